@@ -1,0 +1,1 @@
+"""Metrics: classification metrics, SWD, MS-SSIM, domain FID/KID, memorization."""

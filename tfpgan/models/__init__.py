@@ -1,0 +1,1 @@
+"""Models: equalized-LR layers, progressive generator/discriminator, classifiers."""

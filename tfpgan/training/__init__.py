@@ -1,0 +1,1 @@
+"""Training: schedule, losses, distributed trainer, checkpoints, summaries."""

@@ -1,0 +1,1 @@
+"""Command-line tools (absl binaries), run as `python -m tools.NAME`."""
