@@ -1,0 +1,49 @@
+"""Atomic output folders: build in a temporary sibling folder, then rename into place."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+
+from tfpgan.errors import TfpganError
+
+
+def default_permissions(path: str) -> None:
+    """Give a mkdtemp/mkstemp result the permissions a normal open()/mkdir() would (0777/0666 minus umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if os.path.isdir(path) else 0o666) & ~umask)
+
+
+def check_writable_destination(path: str, overwrite: bool) -> None:
+    """Fail early if `path` exists and may not be replaced."""
+    if os.path.exists(path) and not overwrite:
+        raise TfpganError(f"{path} already exists (pass --overwrite to replace it)")
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str, overwrite: bool = False):
+    """Yield a temporary folder; on success it replaces `path`, on any error it is deleted.
+
+    An interrupted or failed write leaves `path` as it was (absent or the old content).
+    """
+    path = os.path.abspath(path)
+    check_writable_destination(path, overwrite)
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    temporary = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
+    default_permissions(temporary)
+    try:
+        yield temporary
+        if os.path.exists(path):
+            backup = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old-", dir=parent)
+            os.rename(path, os.path.join(backup, "old"))
+            os.rename(temporary, path)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.rename(temporary, path)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
