@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -47,3 +48,13 @@ def atomic_directory(path: str, overwrite: bool = False):
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
+
+
+def write_json(path: str, content) -> None:
+    """Write JSON atomically (temporary file + rename)."""
+    temporary = f"{path}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(content, handle, indent=2)
+        handle.write("\n")
+    default_permissions(temporary)
+    os.replace(temporary, path)

@@ -37,10 +37,11 @@ def fade_images(images, alpha):
     """The official fade of real images: ``lowres + alpha * (images - lowres)``.
 
     ``lowres`` is the 2x box-downsampled then nearest-upsampled copy of ``images``
-    (NHWC); alpha = 1 leaves the images unchanged.
+    (NHWC). Computed as official (``images + (1 - alpha) * (lowres - images)``), so
+    alpha = 1 returns the images bit for bit.
     """
     lowres = upsample2d(downsample2d(images))
-    return lowres + ops.cast(alpha, images.dtype) * (images - lowres)
+    return images + (1.0 - ops.cast(alpha, images.dtype)) * (lowres - images)
 
 
 def _lrelu() -> keras.layers.Layer:
@@ -93,7 +94,7 @@ class _ProgressiveNetwork(keras.Model):
 
     def get_config(self) -> dict:
         return {
-            "name": self.name,
+            **super().get_config(),
             "num_classes": self.num_classes,
             "channels": self.channels,
             "max_resolution": self.max_resolution,

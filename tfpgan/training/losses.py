@@ -39,7 +39,7 @@ def gradient_penalty(
     with tf.GradientTape() as tape:
         tape.watch(mixed)
         scores = tf.cast(discriminator_fn(mixed), tf.float32)
-    grads = tape.gradient(tf.reduce_sum(scores), mixed)
+    grads = tape.gradient(scores, mixed)  # of sum(scores), as official (mbstd couples a group)
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
     return tf.square(norms - target) / target**2
 

@@ -1,0 +1,141 @@
+"""Tests for FID, KID and the feature extractors (tfpgan.metrics.fid_kid)."""
+import keras
+import numpy as np
+import pytest
+
+from tfpgan.metrics import fid_kid
+
+
+def gaussian_features(count: int, dim: int = 8, shift: float = 0.0, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((count, dim)) + shift
+
+
+def test_frechet_distance_of_a_translated_set_is_the_squared_translation():
+    feats = gaussian_features(200)
+    offset = np.linspace(-1.0, 1.0, feats.shape[1])
+    assert fid_kid.frechet_distance(feats, feats + offset) == pytest.approx(offset @ offset, rel=1e-6)
+    assert fid_kid.frechet_distance(feats, feats) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_frechet_distance_is_small_within_a_distribution_and_large_across():
+    same = fid_kid.frechet_distance(gaussian_features(500), gaussian_features(500, seed=1))
+    shifted = fid_kid.frechet_distance(gaussian_features(500), gaussian_features(500, shift=1.0, seed=1))
+    assert same < 0.2
+    assert shifted > 7.0
+
+
+def test_frechet_distance_survives_more_dimensions_than_samples():
+    value = fid_kid.frechet_distance(gaussian_features(10, dim=32), gaussian_features(10, dim=32, seed=1))
+    assert np.isfinite(value) and value > 0
+
+
+def brute_force_unbiased_mmd2(x: np.ndarray, y: np.ndarray) -> float:
+    m, dim = x.shape
+    k = lambda a, b: (a @ b / dim + 1.0) ** 3  # noqa: E731
+    xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    xy = sum(k(x[i], y[j]) for i in range(m) for j in range(m)) / (m * m)
+    return xx + yy - 2 * xy
+
+
+def test_kid_on_whole_sets_equals_the_unbiased_mmd2_definition():
+    x, y = gaussian_features(12, dim=5), gaussian_features(12, dim=5, shift=0.3, seed=1)
+    mean, std = fid_kid.kernel_inception_distance(x, y, num_subsets=3, subset_size=1000)
+    assert mean == pytest.approx(brute_force_unbiased_mmd2(x, y), rel=1e-9)
+    assert std == pytest.approx(0.0, abs=1e-12)
+
+
+def test_kid_is_near_zero_within_a_distribution_and_large_across():
+    same_mean, same_std = fid_kid.kernel_inception_distance(
+        gaussian_features(400), gaussian_features(300, seed=1), num_subsets=20, subset_size=200)
+    shifted_mean, _ = fid_kid.kernel_inception_distance(
+        gaussian_features(400), gaussian_features(300, shift=1.0, seed=1), num_subsets=20, subset_size=200)
+    assert abs(same_mean) < 0.05 and same_std > 0
+    assert shifted_mean > 20 * max(abs(same_mean), 0.01)
+
+
+def test_kid_is_unbiased_where_the_biased_estimate_is_not():
+    rng = np.random.default_rng(0)
+    unbiased, biased = [], []
+    for _ in range(200):
+        x, y = rng.standard_normal((2, 20, 4))
+        unbiased.append(fid_kid.kernel_inception_distance(x, y, num_subsets=1, seed=rng)[0])
+        k = lambda a, b: (a @ b.T / 4 + 1.0) ** 3  # noqa: E731
+        biased.append(k(x, x).mean() + k(y, y).mean() - 2 * k(x, y).mean())
+    standard_error = np.std(unbiased) / np.sqrt(len(unbiased))
+    assert abs(np.mean(unbiased)) < 3 * standard_error
+    assert np.mean(biased) > 10 * standard_error
+
+
+def test_kid_clips_the_subset_size_to_the_smaller_set():
+    mean, _ = fid_kid.kernel_inception_distance(gaussian_features(5), gaussian_features(50), num_subsets=4)
+    assert np.isfinite(mean)
+
+
+def small_classifier() -> keras.Model:
+    inputs = keras.Input((16, 16, 1))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dense(7, activation="relu", name="embedding")(x)
+    x = keras.layers.Dropout(0.5)(x)
+    outputs = keras.layers.Dense(3, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+
+
+def test_penultimate_extractor_returns_the_input_of_the_last_dense():
+    model = small_classifier()
+    images = np.random.default_rng(0).random((5, 16, 16, 1), dtype=np.float32)
+    features = fid_kid.penultimate_feature_extractor(model)(images)
+    embedding = keras.Model(model.inputs, model.get_layer("embedding").output)
+    assert features.shape == (5, 7)
+    np.testing.assert_allclose(features, embedding.predict(images, verbose=0), atol=1e-6)
+
+
+def test_penultimate_extractor_resizes_and_works_for_sequential_models():
+    model = keras.Sequential([
+        keras.Input((16, 16, 3)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(6, activation="relu"),
+        keras.layers.Dense(2),
+    ])
+    images = np.random.default_rng(0).random((3, 24, 24, 1), dtype=np.float32)
+    assert fid_kid.penultimate_feature_extractor(model)(images).shape == (3, 6)
+
+
+def test_penultimate_extractor_needs_a_dense_layer():
+    inputs = keras.Input((8, 8, 1))
+    with pytest.raises(ValueError, match="no Dense"):
+        fid_kid.penultimate_feature_extractor(keras.Model(inputs, keras.layers.Flatten()(inputs)))
+
+
+def test_extract_features_streams_batches():
+    extractor = fid_kid.penultimate_feature_extractor(small_classifier())
+    images = np.random.default_rng(0).random((10, 16, 16, 1), dtype=np.float32)
+    whole = fid_kid.extract_features(extractor, images, batch_size=4)
+    streamed = fid_kid.extract_features(extractor, (images[i:i + 3] for i in range(0, 10, 3)))
+    assert whole.shape == (10, 7) and whole.dtype == np.float32
+    np.testing.assert_allclose(streamed, whole, atol=1e-6)
+
+
+def test_image_batches_rejects_non_image_arrays():
+    with pytest.raises(ValueError, match="NHWC"):
+        list(fid_kid.image_batches(np.zeros((4, 8, 8), np.float32)))
+
+
+def test_inception_extractor_loads_a_local_weights_file(tmp_path):
+    source = keras.applications.InceptionV3(include_top=False, pooling="avg", weights=None, input_shape=(299, 299, 3))
+    weights_path = str(tmp_path / "inception_notop.weights.h5")
+    source.save_weights(weights_path)
+    images = np.random.default_rng(0).random((2, 32, 32, 1), dtype=np.float32)
+
+    features = fid_kid.inception_feature_extractor(weights_path)(images)
+
+    resized = keras.ops.image.resize(np.repeat(images, 3, axis=-1), (299, 299), antialias=True)
+    expected = source.predict(2.0 * keras.ops.convert_to_numpy(resized) - 1.0, verbose=0)
+    assert features.shape == (2, 2048)
+    np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_inception_extractor_never_downloads(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        fid_kid.inception_feature_extractor(str(tmp_path / "missing.h5"))

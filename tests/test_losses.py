@@ -1,0 +1,111 @@
+"""Tests for tfpgan.training.losses: WGAN-GP, drift, AC-GAN terms, class-balanced labels."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfpgan.training.losses import discriminator_loss, generator_loss, gradient_penalty, sample_fake_labels
+
+RNG = np.random.default_rng(0)
+
+
+def _randn(*shape):
+    return tf.constant(RNG.standard_normal(shape).astype("float32"))
+
+
+def _linear_critic(weights):
+    return lambda images: tf.reduce_sum(weights * images, axis=[1, 2, 3])
+
+
+@pytest.mark.parametrize("target", [1.0, 2.0])
+def test_gradient_penalty_of_linear_critic(target):
+    weights = 0.3 * _randn(1, 4, 4, 2)
+    gp = gradient_penalty(_linear_critic(weights), _randn(5, 4, 4, 2), _randn(5, 4, 4, 2), target=target)
+    norm = np.linalg.norm(weights.numpy())
+    assert gp.shape == (5,)
+    np.testing.assert_allclose(gp.numpy(), (norm - target) ** 2 / target**2, rtol=1e-5)
+
+
+def test_gradient_penalty_is_differentiable_in_critic_weights():
+    weights = tf.Variable(0.3 * _randn(1, 3, 3, 1))
+    with tf.GradientTape() as tape:
+        gp = tf.reduce_mean(gradient_penalty(_linear_critic(weights), _randn(4, 3, 3, 1), _randn(4, 3, 3, 1)))
+    norm = tf.norm(weights)
+    np.testing.assert_allclose(tape.gradient(gp, weights).numpy(),
+                               (2 * (norm - 1) * weights / norm).numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_gradient_penalty_samples_one_mixing_factor_per_example():
+    seen = []
+
+    def critic(images):  # quadratic: the gradient depends on where we interpolate
+        seen.append(images)
+        return tf.reduce_sum(tf.square(images), axis=[1, 2, 3])
+
+    reals, fakes = tf.zeros([64, 2, 2, 1]), tf.ones([64, 2, 2, 1])
+    generator = tf.random.Generator.from_seed(3)
+    gradient_penalty(critic, reals, fakes, generator=generator)
+    mixed = seen[0].numpy()
+    factors = mixed[:, 0, 0, 0]
+    assert np.all(mixed == factors[:, None, None, None])  # one factor per example, shared by its pixels
+    assert factors.min() >= 0.0 and factors.max() <= 1.0 and factors.std() > 0.2
+    gradient_penalty(critic, reals, fakes, generator=tf.random.Generator.from_seed(3))
+    np.testing.assert_array_equal(seen[1].numpy(), mixed)
+
+
+def test_discriminator_loss_terms_and_signs():
+    real_scores, fake_scores = tf.constant([2.0, -1.0, 0.5]), tf.constant([-1.0, 0.0, 1.5])
+    gp = tf.constant([0.1, 0.2, 0.0])
+    logits = tf.constant([[3.0, 0.0], [0.0, 3.0], [1.0, 1.0]])
+    labels = tf.constant([0, 0, 1])
+    loss = discriminator_loss(real_scores, fake_scores, gp, logits, logits, labels, labels)
+    assert set(loss) == {"total", "wgan", "gp", "drift", "ac"}
+    assert all(term.shape == (3,) and term.dtype == tf.float32 for term in loss.values())
+    np.testing.assert_allclose(loss["wgan"], [-3.0, 1.0, 1.0])
+    np.testing.assert_allclose(loss["gp"], [1.0, 2.0, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(loss["drift"], [0.004, 0.001, 0.00025], rtol=1e-6)
+    cross_entropy = -np.log(tf.nn.softmax(logits).numpy()[np.arange(3), labels.numpy()])
+    np.testing.assert_allclose(loss["ac"], 2 * cross_entropy, rtol=1e-5)
+    assert loss["ac"][1] > loss["ac"][0]  # confidently wrong costs more than confidently right
+    np.testing.assert_allclose(loss["total"], loss["wgan"] + loss["gp"] + loss["drift"] + loss["ac"], rtol=1e-6)
+
+
+def test_losses_have_no_label_term_without_label_logits():
+    scores = tf.constant([1.0, 2.0])
+    no_logits = tf.zeros([2, 0])
+    labels = tf.constant([0, 1])
+    d_loss = discriminator_loss(scores, scores, tf.zeros([2]), no_logits, no_logits, labels, labels)
+    g_loss = generator_loss(scores, no_logits, labels)
+    np.testing.assert_array_equal(d_loss["ac"], [0.0, 0.0])
+    np.testing.assert_array_equal(g_loss["ac"], [0.0, 0.0])
+    np.testing.assert_allclose(g_loss["total"], [-1.0, -2.0])
+
+
+def test_generator_loss_rewards_high_scores_and_correct_labels():
+    logits = tf.constant([[4.0, 0.0, 0.0], [4.0, 0.0, 0.0]])
+    loss = generator_loss(tf.constant([3.0, 3.0]), logits, tf.constant([0, 1]), ac_weight=2.0)
+    assert loss["total"].shape == (2,)
+    np.testing.assert_allclose(loss["wgan"], [-3.0, -3.0])
+    assert 0.0 < loss["ac"][0] < loss["ac"][1]
+    np.testing.assert_allclose(loss["total"], loss["wgan"] + loss["ac"])
+
+
+def test_fake_labels_are_class_balanced_in_every_batch():
+    generator = tf.random.Generator.from_seed(0)
+    totals = np.zeros(3)
+    for _ in range(300):
+        labels = sample_fake_labels(10, 3, generator).numpy()
+        counts = np.bincount(labels, minlength=3)
+        assert labels.dtype == np.int32 and labels.shape == (10,)
+        assert sorted(counts) == [3, 3, 4]
+        totals += counts
+    np.testing.assert_allclose(totals / totals.sum(), 1 / 3, atol=0.01)
+
+
+def test_fake_labels_are_shuffled_and_reproducible():
+    generator = tf.random.Generator.from_seed(1)
+    first, second = sample_fake_labels(12, 4, generator), sample_fake_labels(12, 4, generator)
+    assert not np.array_equal(first, second)
+    assert not np.array_equal(first, np.arange(12) % 4)
+    np.testing.assert_array_equal(sample_fake_labels(12, 4, 7), sample_fake_labels(12, 4, 7))
+    in_graph = tf.function(lambda: sample_fake_labels(12, 4, generator))
+    assert sorted(np.bincount(in_graph().numpy())) == [3, 3, 3, 3]

@@ -1,0 +1,1 @@
+"""Data: sources, dataset folders (TFRecord + dataset.json), tf.data pipelines, augmentation."""

@@ -1,0 +1,101 @@
+"""`dataset.json`: the description of a dataset folder, its validation, reading and writing."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+from tfpgan.errors import DataError
+
+FORMAT_VERSION = 1
+INFO_FILE = "dataset.json"
+
+
+@dataclasses.dataclass
+class DatasetInfo:
+    """What `dataset.json` records about a dataset folder."""
+
+    name: str
+    resolution: int
+    channels: int
+    classes: list[str]
+    counts: dict[str, int]
+    folds: int
+    fold_counts: list[list[int]]
+    num_examples: int
+    source: str
+    seed: int
+    shards: list[str]
+    fingerprint: str = ""
+    format_version: int = FORMAT_VERSION
+    resize: str = ""
+    grouped: bool = False
+    skipped: dict = dataclasses.field(default_factory=lambda: {"count": 0, "files": []})
+    attributes: dict = dataclasses.field(default_factory=dict)
+    extra: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=False) + "\n"
+
+
+def is_power_of_two(value: int) -> bool:
+    return value >= 1 and value & (value - 1) == 0
+
+
+def validate(info: DatasetInfo, where: str) -> None:
+    """Raise DataError if the fields contradict each other."""
+    problems = []
+    if info.format_version != FORMAT_VERSION:
+        problems.append(f"format_version {info.format_version} is not supported (expected {FORMAT_VERSION})")
+    if not is_power_of_two(info.resolution) or not 4 <= info.resolution <= 1024:
+        problems.append(f"resolution {info.resolution} is not a power of two in 4..1024")
+    if info.channels not in (1, 3):
+        problems.append(f"channels must be 1 or 3, got {info.channels}")
+    if not info.classes or len(set(info.classes)) != len(info.classes):
+        problems.append("classes must be a non-empty list of distinct names")
+    if set(info.counts) != set(info.classes):
+        problems.append("counts does not name exactly the classes")
+    elif sum(info.counts.values()) != info.num_examples:
+        problems.append(f"counts add up to {sum(info.counts.values())}, not num_examples={info.num_examples}")
+    if len(info.fold_counts) != info.folds or any(len(row) != len(info.classes) for row in info.fold_counts):
+        problems.append("fold_counts must have one row per fold and one column per class")
+    elif sum(map(sum, info.fold_counts)) != info.num_examples:
+        problems.append("fold_counts do not add up to num_examples")
+    if not info.shards:
+        problems.append("no shards listed")
+    if problems:
+        raise DataError(f"{where}: invalid dataset description: " + "; ".join(problems))
+
+
+def read_info(dataset_dir: str) -> DatasetInfo:
+    """Read and validate DIR/dataset.json; check that its shards exist."""
+    path = os.path.join(dataset_dir, INFO_FILE)
+    if not os.path.isdir(dataset_dir):
+        raise DataError(f"{dataset_dir}: dataset folder not found")
+    if not os.path.isfile(path):
+        raise DataError(f"{dataset_dir}: not a tfpgan dataset (no {INFO_FILE}); build one with tools.build_dataset")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            fields = json.load(handle)
+    except (OSError, json.JSONDecodeError) as error:
+        raise DataError(f"{path}: cannot read ({error})") from None
+    known = {f.name for f in dataclasses.fields(DatasetInfo)}
+    required = {f.name for f in dataclasses.fields(DatasetInfo) if f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING}
+    missing = sorted(required - set(fields))
+    if missing:
+        raise DataError(f"{path}: missing key(s) {', '.join(missing)}")
+    try:
+        info = DatasetInfo(**{k: v for k, v in fields.items() if k in known})
+    except TypeError as error:
+        raise DataError(f"{path}: {error}") from None
+    validate(info, path)
+    absent = [s for s in info.shards if not os.path.isfile(os.path.join(dataset_dir, s))]
+    if absent:
+        raise DataError(f"{dataset_dir}: shard file(s) missing: {', '.join(absent)}")
+    return info

@@ -1,0 +1,157 @@
+"""Labeled image sources: `folder:DIR`, `csv:FILE`, `npz:FILE` (MedMNIST layout) and the built-in `elpv`."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import logging
+import os
+from typing import Callable
+
+import numpy as np
+
+from tfpgan.data.images import as_hwc, read_image
+from tfpgan.errors import DataError
+
+ELPV_CLASSES = ("functional", "possibly_defective", "defective")
+NPZ_SPLITS = ("train", "val", "test")
+
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+    """One labeled example; `read()` returns uint8 HxWxC pixels."""
+
+    id: str
+    label: int
+    read: Callable[[], np.ndarray]
+    group: str = ""
+    attributes: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """A list of items and the class names (index = label)."""
+
+    spec: str
+    classes: tuple[str, ...]
+    items: list[Item]
+
+
+def open_source(spec: str, dicom_window: tuple[float, float] | None = None) -> Source:
+    """Open a source given as `folder:DIR`, `csv:FILE`, `npz:FILE` or `elpv`."""
+    kind, _, location = spec.partition(":")
+    if kind == "elpv" and not location:
+        return _elpv_source(spec)
+    if kind in ("folder", "csv", "npz") and location:
+        if kind == "folder":
+            return _folder_source(spec, location, dicom_window)
+        if kind == "csv":
+            return _csv_source(spec, location, dicom_window)
+        return _npz_source(spec, location)
+    raise DataError(f"--source must be folder:DIR, csv:FILE, npz:FILE or elpv, got {spec!r}")
+
+
+def _file_reader(path: str, dicom_window) -> Callable[[], np.ndarray]:
+    return lambda: read_image(path, dicom_window)
+
+
+def _folder_source(spec: str, root: str, dicom_window) -> Source:
+    if not os.path.isdir(root):
+        raise DataError(f"{root}: source folder not found")
+    classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)) and not d.startswith("."))
+    if not classes:
+        raise DataError(f"{root}: no class sub-folders (expected one sub-folder of images per class)")
+    items = []
+    for label, name in enumerate(classes):
+        class_dir = os.path.join(root, name)
+        files = []
+        for dirpath, dirnames, filenames in os.walk(class_dir):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            files += [os.path.join(dirpath, f) for f in sorted(filenames) if not f.startswith(".")]
+        if not files:
+            raise DataError(f"{class_dir}: class folder '{name}' has no images")
+        for path in files:
+            items.append(Item(os.path.relpath(path, root), label, _file_reader(path, dicom_window)))
+    return Source(spec, tuple(classes), items)
+
+
+def _csv_source(spec: str, csv_path: str, dicom_window) -> Source:
+    if not os.path.isfile(csv_path):
+        raise DataError(f"{csv_path}: CSV file not found")
+    base = os.path.dirname(os.path.abspath(csv_path))
+    with open(csv_path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        columns = [c.strip() for c in reader.fieldnames or []]
+        missing = [c for c in ("path", "label") if c not in columns]
+        if missing:
+            raise DataError(f"{csv_path}: missing column(s) {', '.join(missing)} (found: {', '.join(columns) or 'none'})")
+        rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
+    if not rows:
+        raise DataError(f"{csv_path}: no rows")
+    classes = tuple(sorted({row["label"] for row in rows}))
+    if "" in classes:
+        raise DataError(f"{csv_path}: a row has an empty label")
+    items = []
+    for line, row in enumerate(rows, start=2):
+        path = os.path.join(base, row["path"])
+        if not row["path"] or not os.path.isfile(path):
+            raise DataError(f"{csv_path}, line {line}: image {row['path']!r} not found (paths are relative to the CSV)")
+        items.append(Item(row["path"], classes.index(row["label"]), _file_reader(path, dicom_window), row.get("group", "")))
+    return Source(spec, classes, items)
+
+
+def _array_reader(images: np.ndarray, index: int, where: str) -> Callable[[], np.ndarray]:
+    return lambda: as_hwc(images[index], where)
+
+
+def _npz_source(spec: str, npz_path: str) -> Source:
+    if not os.path.isfile(npz_path):
+        raise DataError(f"{npz_path}: NPZ file not found")
+    try:
+        archive = np.load(npz_path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise DataError(f"{npz_path}: cannot read NPZ ({error})") from None
+    splits = [s for s in NPZ_SPLITS if f"{s}_images" in archive.files]
+    if not splits:
+        raise DataError(f"{npz_path}: no train_images/val_images/test_images arrays (MedMNIST layout expected)")
+    images, labels, ids = [], [], []
+    for split in splits:
+        if f"{split}_labels" not in archive.files:
+            raise DataError(f"{npz_path}: has {split}_images but no {split}_labels")
+        split_images, split_labels = archive[f"{split}_images"], archive[f"{split}_labels"].reshape(-1)
+        if len(split_images) != len(split_labels):
+            raise DataError(f"{npz_path}: {split}_images has {len(split_images)} entries but {split}_labels {len(split_labels)}")
+        images.append(split_images)
+        labels.append(split_labels.astype(np.int64))
+        ids += [f"{split}/{i}" for i in range(len(split_images))]
+    try:
+        images, labels = np.concatenate(images), np.concatenate(labels)
+    except ValueError:
+        shapes = ", ".join(f"{s}_images {archive[f'{s}_images'].shape}" for s in splits)
+        raise DataError(f"{npz_path}: the splits' images differ in shape ({shapes})") from None
+    classes = tuple(str(c) for c in range(int(labels.max()) + 1))
+    items = [Item(ids[i], int(labels[i]), _array_reader(images, i, f"{npz_path}:{ids[i]}"))
+             for i in range(len(ids))]
+    return Source(spec, classes, items)
+
+
+def elpv_class(probability: float) -> int:
+    """ELPV defect probability -> class index: 0 functional, 1/3 and 2/3 possibly_defective, 1 defective."""
+    if probability <= 0.0:
+        return 0
+    return 2 if probability >= 1.0 else 1
+
+
+def _elpv_source(spec: str) -> Source:
+    try:
+        from elpv_dataset.utils import load_dataset
+    except ImportError:
+        raise DataError("the built-in 'elpv' source needs the elpv-dataset package (pip install elpv-dataset)") from None
+    logging.info("Loading the built-in ELPV solar-cell images (elpv-dataset package, CC BY-NC-SA 4.0)")
+    images, probabilities, types = load_dataset()
+    items = [
+        Item(f"cell{i + 1:04d}.png", elpv_class(float(p)), _array_reader(images, i, f"elpv cell{i + 1:04d}"),
+             attributes={"type": str(t)})
+        for i, (p, t) in enumerate(zip(probabilities, types))
+    ]
+    return Source(spec, ELPV_CLASSES, items)

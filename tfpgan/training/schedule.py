@@ -1,0 +1,81 @@
+"""The progressive-growing schedule in kimg (thousands of real images shown)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tfpgan.errors import TfpganError
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    """One stretch of training at a fixed resolution, either fading the new block in or stable."""
+
+    index: int
+    resolution: int
+    fading: bool
+    start_kimg: float
+    end_kimg: float
+
+    def alpha(self, kimg: float) -> float:
+        """Fade-in weight at `kimg`: ramps 0 -> 1 through a transition, 1 when stable."""
+        if not self.fading:
+            return 1.0
+        return min(1.0, max(0.0, (kimg - self.start_kimg) / (self.end_kimg - self.start_kimg)))
+
+    def describe(self, kimg: float) -> str:
+        mode = f"fade α={self.alpha(kimg):.2f}" if self.fading else "stable"
+        return f"{self.resolution}x{self.resolution} {mode}"
+
+
+def build_phases(start_resolution: int, resolution: int, kimg_per_phase: float, kimg_per_transition: float,
+                 total_kimg: float = 0.0) -> list[Phase]:
+    """Stable at start_resolution, then (transition, stable) per doubling; the last stable phase lasts
+    until `total_kimg` (0 = the end of growth)."""
+    if start_resolution > resolution:
+        raise TfpganError(f"start_resolution {start_resolution} is above the target resolution {resolution}")
+    if kimg_per_phase <= 0 or (kimg_per_transition <= 0 and start_resolution < resolution):
+        raise TfpganError("kimg_per_phase and kimg_per_transition must be > 0")
+    phases, kimg, current = [], 0.0, start_resolution
+    phases.append(Phase(0, current, False, kimg, kimg + kimg_per_phase))
+    kimg += kimg_per_phase
+    while current < resolution:
+        current *= 2
+        phases.append(Phase(len(phases), current, True, kimg, kimg + kimg_per_transition))
+        kimg += kimg_per_transition
+        phases.append(Phase(len(phases), current, False, kimg, kimg + kimg_per_phase))
+        kimg += kimg_per_phase
+    if total_kimg:
+        if total_kimg < kimg:
+            raise TfpganError(f"total_kimg {total_kimg:g} is shorter than the growth schedule ({kimg:g} kimg)")
+        last = phases[-1]
+        phases[-1] = dataclasses.replace(last, end_kimg=total_kimg)
+    return phases
+
+
+def phase_at(phases: list[Phase], kimg: float) -> Phase:
+    """The phase that covers `kimg` (the last one once training is complete)."""
+    for phase in phases:
+        if kimg < phase.end_kimg:
+            return phase
+    return phases[-1]
+
+
+def parse_resolution_map(text: str) -> dict[int, float]:
+    """Parse '4:128,8:64,16:1e-3' into {4: 128.0, 8: 64.0, 16: 0.001}."""
+    result = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            result[int(key)] = float(value)
+        except ValueError:
+            raise TfpganError(f"expected RESOLUTION:VALUE pairs like '4:128,8:64', got {part!r}") from None
+    return result
+
+
+def value_for(mapping: dict[int, float], resolution: int, default: float) -> float:
+    """The value given for `resolution`, else the one for the nearest lower resolution, else `default`."""
+    lower = [r for r in mapping if r <= resolution]
+    return mapping[max(lower)] if lower else default

@@ -1,0 +1,437 @@
+"""The distributed progressive-GAN training loop: one compiled step per phase, resumable, monitored."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import time
+from typing import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfpgan.atomic import write_json
+from tfpgan.data.dataset_info import read_info
+from tfpgan.data.pipeline import box_downsample, load
+from tfpgan.errors import TfpganError
+from tfpgan.export import export_generator
+from tfpgan.models.networks import Discriminator, Generator, fade_images
+from tfpgan.training import losses, summaries
+from tfpgan.training.checkpoints import by_path, reset_optimizer
+from tfpgan.training.config import TrainConfig, check_resume_compatible
+from tfpgan.training.schedule import Phase, build_phases, phase_at, value_for
+
+METRIC_NAMES = ("d_loss", "g_loss", "wgan", "gp", "drift", "ac_real", "ac_fake", "acc_real", "acc_fake")
+
+
+class TrainingInterrupted(TfpganError):
+    """Training stopped on request (SIGINT/SIGTERM) after saving a checkpoint."""
+
+
+class TrainingDiverged(TfpganError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """auto: MirroredStrategy over all GPUs when there are several, else the default strategy."""
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "mirrored" or (name == "auto" and len(gpus) > 1):
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    return tf.distribute.get_strategy()
+
+
+def train_folds(num_folds: int, test_fold: int) -> list[int]:
+    """The folds a GAN trains on: all but `test_fold` (-1 = all)."""
+    if test_fold >= num_folds:
+        raise TfpganError(f"test_fold {test_fold} does not exist: the dataset has folds 0..{num_folds - 1}")
+    return [f for f in range(num_folds) if f != test_fold]
+
+
+class Trainer:
+    """Builds G, D, the EMA generator and both optimizers under a strategy; trains them along the schedule."""
+
+    def __init__(self, config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
+        config.validate()
+        self.info = read_info(config.dataset)
+        if not config.resolution:
+            config = dataclasses.replace(config, resolution=self.info.resolution)
+        if config.resolution > self.info.resolution:
+            raise TfpganError(f"resolution {config.resolution} is above the dataset's {self.info.resolution}")
+        self.config = config
+        self.folds = train_folds(self.info.folds, config.test_fold)
+        self.phases = build_phases(config.start_resolution, config.resolution, config.kimg_per_phase,
+                                   config.kimg_per_transition, config.total_kimg)
+        self.total_kimg = self.phases[-1].end_kimg
+        self.strategy = strategy or make_strategy(config.strategy)
+        self.replicas = self.strategy.num_replicas_in_sync
+        for phase in self.phases:
+            self._check_batch(phase.resolution)
+        if config.mixed_precision:
+            keras.mixed_precision.set_dtype_policy("mixed_float16")
+        with self.strategy.scope():
+            self._build()
+        self.checkpoint = tf.train.Checkpoint(
+            generator=by_path(self.generator.variables), discriminator=by_path(self.discriminator.variables),
+            generator_ema=by_path(self.generator_ema.variables),
+            g_optimizer=by_path(self.g_optimizer.variables, strip_prefix=False),
+            d_optimizer=by_path(self.d_optimizer.variables, strip_prefix=False),
+            images_seen=self.images_seen, step=self.step, phase=self.phase_index)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, self._checkpoint_dir(),
+                                                  max_to_keep=config.keep_checkpoints)
+        self.is_chief = self._is_chief()
+
+    # --- construction -------------------------------------------------------------------------------------
+
+    def _check_batch(self, resolution: int) -> None:
+        batch = self.batch_size(resolution)
+        group = min(self.config.mbstd_group_size, batch)
+        if batch < 1 or (group > 1 and batch % group):
+            raise TfpganError(f"batch {batch} at {resolution}x{resolution} is not a multiple of the minibatch-"
+                              f"stddev group size {self.config.mbstd_group_size}")
+
+    def batch_size(self, resolution: int) -> int:
+        """Per-replica minibatch at `resolution` (--batch_per_resolution); global = this x replicas."""
+        return int(value_for({int(k): v for k, v in self.config.batch_per_resolution.items()}, resolution, 16))
+
+    def learning_rate(self, resolution: int) -> float:
+        return value_for({int(k): v for k, v in self.config.lr_per_resolution.items()}, resolution,
+                         self.config.learning_rate)
+
+    def _networks(self, name_suffix: str = ""):
+        c = self.config
+        return Generator(self.info.num_classes, latent_size=c.latent_size, channels=self.info.channels,
+                         max_resolution=c.resolution, fmap_base=c.fmap_base, fmap_max=c.fmap_max,
+                         conditioning=c.conditioning, name=f"generator{name_suffix}")
+
+    def _build(self) -> None:
+        c = self.config
+        self.generator = self._networks()
+        self.generator_ema = self._networks("_ema")
+        self.discriminator = Discriminator(self.info.num_classes, channels=self.info.channels,
+                                           max_resolution=c.resolution, fmap_base=c.fmap_base, fmap_max=c.fmap_max,
+                                           mbstd_group_size=c.mbstd_group_size, conditioning=c.conditioning)
+        for ema, variable in zip(self.generator_ema.variables, self.generator.variables):
+            ema.assign(variable)
+        self.g_optimizer, self.d_optimizer = (self._optimizer("g_adam"), self._optimizer("d_adam"))
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.images_seen = tf.Variable(0, dtype=tf.int64, trainable=False, name="images_seen")
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.phase_index = tf.Variable(0, dtype=tf.int64, trainable=False, name="phase")
+
+    def _optimizer(self, name: str) -> keras.optimizers.Optimizer:
+        c = self.config
+        optimizer = keras.optimizers.Adam(c.learning_rate, beta_1=c.adam_beta1, beta_2=c.adam_beta2,
+                                          epsilon=c.adam_epsilon, name=name)
+        return keras.optimizers.LossScaleOptimizer(optimizer, name=f"{name}_scaled") if c.mixed_precision \
+            else optimizer
+
+    def _is_chief(self) -> bool:
+        resolver = getattr(self.strategy, "cluster_resolver", None)
+        return resolver is None or not resolver.task_type or resolver.task_type == "chief" or (
+            resolver.task_type == "worker" and resolver.task_id == 0)
+
+    def _checkpoint_dir(self) -> str:
+        directory = os.path.join(self.config.logdir, "checkpoints")
+        if not self._is_chief():  # other workers write throw-away copies (the save is collective)
+            directory = os.path.join(self.config.logdir, "workers", str(self.strategy.cluster_resolver.task_id))
+        return directory
+
+    # --- the compiled step --------------------------------------------------------------------------------
+
+    def _seed(self, step, salt: int):
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return tf.stack([tf.cast(self.config.seed * 1_000_003 + salt * 101 + replica, tf.int64),
+                         tf.cast(step, tf.int64)])
+
+    def _fake_inputs(self, batch, step, salt: int):
+        latents = tf.random.stateless_normal([batch, self.config.latent_size], self._seed(step, salt))
+        if self.config.balanced_fake_labels:
+            labels = tf.random.stateless_uniform([batch], self._seed(step, salt + 1), 0, self.info.num_classes,
+                                                 tf.int32)
+        else:
+            prior = tf.math.log(tf.constant([[self.info.counts[c] for c in self.info.classes]], tf.float32))
+            labels = tf.cast(tf.random.stateless_categorical(prior, batch, self._seed(step, salt + 1))[0], tf.int32)
+        return latents, labels
+
+    def _make_step(self, phase: Phase, global_batch: int) -> Callable:
+        c, G, D = self.config, self.generator, self.discriminator
+        resolution, fading = phase.resolution, phase.fading
+
+        def average(per_example):
+            return tf.nn.compute_average_loss(tf.cast(per_example, tf.float32), global_batch_size=global_batch)
+
+        def accuracy(logits, labels):
+            if logits.shape[-1] == 0:
+                return tf.zeros(tf.shape(labels), tf.float32)
+            return tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels), tf.float32)
+
+        def d_gradients(reals, labels, step):
+            batch = tf.shape(reals)[0]
+            if fading:
+                reals = fade_images(reals, D.fade.alpha)
+            latents, fake_labels = self._fake_inputs(batch, step, 1)
+            mix = tf.random.stateless_uniform([batch, 1, 1, 1], self._seed(step, 3))
+            with tf.GradientTape() as tape:
+                fakes = G(latents, fake_labels, resolution=resolution, fading=fading, training=True)
+                real_scores, real_logits = D(reals, resolution=resolution, fading=fading, training=True)
+                fake_scores, fake_logits = D(fakes, resolution=resolution, fading=fading, training=True)
+                gp = losses.gradient_penalty(lambda x: D(x, resolution=resolution, fading=fading)[0], reals, fakes,
+                                             c.gp_target, mix=mix)
+                terms = losses.discriminator_loss(real_scores, fake_scores, gp, real_logits, fake_logits, labels,
+                                                  fake_labels, c.gp_weight, c.drift_weight, c.ac_weight)
+                loss = average(terms["total"])
+                scaled = self.d_optimizer.scale_loss(loss) if c.mixed_precision else loss
+            grads = tape.gradient(scaled, D.trainable_variables)
+            metrics = {"d_loss": loss, "wgan": average(terms["wgan"]), "gp": average(terms["gp"]),
+                       "drift": average(terms["drift"]), "ac_real": average(terms["ac"]),
+                       "acc_real": average(accuracy(real_logits, labels)),
+                       "acc_fake": average(accuracy(fake_logits, fake_labels))}
+            return grads, metrics
+
+        def g_gradients(batch, step):
+            latents, fake_labels = self._fake_inputs(batch, step, 5)
+            with tf.GradientTape() as tape:
+                fakes = G(latents, fake_labels, resolution=resolution, fading=fading, training=True)
+                fake_scores, fake_logits = D(fakes, resolution=resolution, fading=fading, training=True)
+                terms = losses.generator_loss(fake_scores, fake_logits, fake_labels, c.ac_weight)
+                loss = average(terms["total"])
+                scaled = self.g_optimizer.scale_loss(loss) if c.mixed_precision else loss
+            grads = tape.gradient(scaled, G.trainable_variables)
+            return grads, {"g_loss": loss, "ac_fake": average(terms["ac"])}
+
+        d_gradients = tf.function(d_gradients, jit_compile=c.jit_compile)
+        g_gradients = tf.function(g_gradients, jit_compile=c.jit_compile)
+
+        def apply(optimizer, grads, variables):
+            optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables) if g is not None])
+
+        def replica_step(reals, labels, step):
+            grads, metrics = d_gradients(reals, labels, step)
+            apply(self.d_optimizer, grads, D.trainable_variables)
+            grads, g_metrics = g_gradients(tf.shape(reals)[0], step)
+            apply(self.g_optimizer, grads, G.trainable_variables)
+            return {**metrics, **g_metrics}
+
+        @tf.function
+        def train_step(iterator, step):
+            reals, labels = next(iterator)
+            per_replica = self.strategy.run(replica_step, args=(reals, labels, step))
+            for ema, variable in zip(self.generator_ema.trainable_variables, G.trainable_variables):
+                ema.assign(variable + c.ema_beta * (ema - variable))
+            return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                    for k, v in per_replica.items()}
+
+        return train_step
+
+    def _dataset(self, phase: Phase, step: int):
+        per_replica = self.batch_size(phase.resolution)
+
+        def dataset_fn(context: tf.distribute.InputContext):
+            return load(self.config.dataset, folds=self.folds, resolution=phase.resolution,
+                        batch_size=per_replica, shuffle=True, repeat=True, drop_remainder=True,
+                        seed=self.config.seed + step, input_context=context)
+
+        return iter(self.strategy.distribute_datasets_from_function(dataset_fn))
+
+    # --- bookkeeping --------------------------------------------------------------------------------------
+
+    @property
+    def kimg(self) -> float:
+        return int(self.images_seen.numpy()) / 1000.0
+
+    def set_alpha(self, alpha: float) -> None:
+        for network in (self.generator, self.generator_ema, self.discriminator):
+            network.fade.alpha.assign(alpha)
+
+    def restore(self) -> bool:
+        """Restore the latest checkpoint if any; True when resumed."""
+        latest = self.manager.latest_checkpoint
+        if latest is None:
+            return False
+        self.checkpoint.restore(latest).assert_existing_objects_matched()
+        return True
+
+    def save(self) -> str:
+        for network in (self.generator, self.generator_ema, self.discriminator):
+            for variable in network.trainable_variables:
+                if not np.all(np.isfinite(variable.numpy())):
+                    raise TrainingDiverged(f"non-finite weights in {variable.path} at kimg {self.kimg:.1f}; "
+                                           f"the last good checkpoint is kept")
+        return self.manager.save(checkpoint_number=int(self.step.numpy()))
+
+    def metadata(self) -> dict:
+        c = self.config
+        return {"format_version": 1, "classes": self.info.classes, "num_classes": self.info.num_classes,
+                "resolution": c.resolution, "channels": self.info.channels, "latent_size": c.latent_size,
+                "conditioning": c.conditioning, "dataset": os.path.abspath(c.dataset),
+                "dataset_name": self.info.name, "dataset_fingerprint": self.info.fingerprint,
+                "dataset_folds": self.info.folds, "trained_on_folds": self.folds, "test_fold": c.test_fold,
+                "kimg": round(self.kimg, 3), "ema_beta": c.ema_beta, "seed": c.seed,
+                "output": "images float32 [N, H, W, C] in [0, 1]"}
+
+    def export(self) -> str:
+        export_dir = os.path.join(self.config.logdir, "export", "generator")
+        export_generator(self.generator_ema, self.config.resolution, self.metadata(), export_dir)
+        return export_dir
+
+    def _write_config(self) -> None:
+        path = os.path.join(self.config.logdir, "config.json")
+        check_resume_compatible(self.config, path)
+        if self.is_chief:
+            os.makedirs(self.config.logdir, exist_ok=True)
+            write_json(path, dataclasses.asdict(self.config))
+
+    # --- monitoring ---------------------------------------------------------------------------------------
+
+    def _real_samples(self) -> np.ndarray:
+        """Up to images_per_class real training images per class, [K, n, R, R, C] in [-1, 1] (blank if short)."""
+        n, info = self.config.images_per_class, self.info
+        samples = np.full((info.num_classes, n, info.resolution, info.resolution, info.channels), -1.0, np.float32)
+        filled = [0] * info.num_classes
+        for image, label in load(self.config.dataset, folds=self.folds, batch_size=256).unbatch():
+            label = int(label)
+            if filled[label] < n:
+                samples[label, filled[label]] = image.numpy()
+                filled[label] += 1
+            if min(filled) == n:
+                break
+        return samples
+
+    def _image_grid(self, phase: Phase, latents, labels, reals) -> np.ndarray:
+        fakes = self.generator_ema(latents, labels, resolution=phase.resolution, fading=phase.fading)
+        k, n = reals.shape[:2]
+        fakes = summaries.to_uint8(np.reshape(fakes.numpy(), (k, n) + tuple(fakes.shape[1:])))
+        factor = self.info.resolution // phase.resolution
+        reals = summaries.to_uint8(box_downsample(tf.constant(reals), factor).numpy())
+        return summaries.image_grid(fakes, reals)
+
+    # --- the loop -----------------------------------------------------------------------------------------
+
+    def train(self, should_stop: Callable[[], bool] = lambda: False) -> dict:
+        """Train to the end of the schedule (resuming from the latest checkpoint), export, return a summary.
+
+        Raises TrainingInterrupted when `should_stop()` turns true (after saving a checkpoint) and
+        TrainingDiverged on a non-finite loss (without saving).
+        """
+        c = self.config
+        self._write_config()
+        resumed = self.restore()
+        phase = phase_at(self.phases, self.kimg)
+        if resumed:
+            logging.info("resuming from kimg %.1f, %s (step %d)", self.kimg, phase.describe(self.kimg),
+                         int(self.step.numpy()))
+        if self.kimg >= self.total_kimg:
+            logging.info("training is already complete (kimg %.1f of %.1f)", self.kimg, self.total_kimg)
+            export_dir = os.path.join(c.logdir, "export", "generator")
+            if c.export and self.is_chief and not os.path.isfile(os.path.join(export_dir, "saved_model.pb")):
+                export_dir = self.export()
+            return {"kimg": self.kimg, "complete": True, "resumed": resumed, "export": export_dir}
+        writer = tf.summary.create_file_writer(c.logdir) if self.is_chief else tf.summary.create_noop_writer()
+        with writer.as_default():
+            if not resumed:
+                tf.summary.text("config", f"```\n{c.to_json()}\n```", step=0)
+            self._loop(should_stop, writer)
+        writer.close()
+        export_dir = self.export() if c.export and self.is_chief else ""
+        return {"kimg": self.kimg, "complete": True, "resumed": resumed, "export": export_dir}
+
+    def _loop(self, should_stop, writer) -> None:
+        c = self.config
+        grid_latents = tf.random.stateless_normal([self.info.num_classes * c.images_per_class, c.latent_size],
+                                                  [c.seed, 7])
+        grid_labels = tf.repeat(tf.range(self.info.num_classes, dtype=tf.int32), c.images_per_class)
+        reals = self._real_samples()
+        started_kimg, started_time = self.kimg, time.monotonic()
+        next_tick = self._next(c.tick_kimg)
+        next_checkpoint = self._next(c.checkpoint_every_kimg)
+        next_image = self.kimg if c.image_every_kimg else math.inf
+        while self.kimg < self.total_kimg:
+            phase = phase_at(self.phases, self.kimg)
+            if int(self.phase_index.numpy()) != phase.index:
+                previous = self.phases[int(self.phase_index.numpy())]
+                if c.reset_optimizer and previous.resolution != phase.resolution:
+                    reset_optimizer(self.g_optimizer)
+                    reset_optimizer(self.d_optimizer)
+                self.phase_index.assign(phase.index)
+            lr = self.learning_rate(phase.resolution)
+            self.g_optimizer.learning_rate = lr
+            self.d_optimizer.learning_rate = lr
+            global_batch = self.batch_size(phase.resolution) * self.replicas
+            step_fn = self._make_step(phase, global_batch)
+            iterator = self._dataset(phase, int(self.step.numpy()))
+            tick_images, tick_time = 0, time.monotonic()
+            while self.kimg < phase.end_kimg:
+                self.set_alpha(phase.alpha(self.kimg))
+                metrics = step_fn(iterator, self.step)
+                values = {k: float(v) for k, v in metrics.items()}
+                if not all(math.isfinite(v) for v in values.values()):
+                    bad = ", ".join(k for k, v in values.items() if not math.isfinite(v))
+                    raise TrainingDiverged(
+                        f"non-finite loss ({bad}) at kimg {self.kimg:.1f}, {phase.describe(self.kimg)}; training "
+                        f"stopped, the last good checkpoint ({self.manager.latest_checkpoint or 'none'}) is kept. "
+                        "Try a lower --learning_rate.")
+                self.step.assign_add(1)
+                self.images_seen.assign_add(global_batch)
+                tick_images += global_batch
+                kimg = self.kimg
+                if kimg >= next_tick or kimg >= self.total_kimg:
+                    rate = tick_images / max(time.monotonic() - tick_time, 1e-9)
+                    self._tick(phase, values, rate, lr, started_kimg, started_time)
+                    tick_images, tick_time, next_tick = 0, time.monotonic(), self._next(c.tick_kimg)
+                if kimg >= next_image or kimg >= self.total_kimg:
+                    grid = self._image_grid(phase, grid_latents, grid_labels, reals)
+                    self._save_grid(grid, phase)
+                    next_image = self._next(c.image_every_kimg)
+                if kimg >= next_checkpoint:
+                    self.save()
+                    next_checkpoint = self._next(c.checkpoint_every_kimg)
+                if should_stop():
+                    path = self.save()
+                    writer.flush()
+                    raise TrainingInterrupted(f"interrupted at kimg {kimg:.1f} ({phase.describe(kimg)}); checkpoint "
+                                              f"{path} saved; run the same command to resume")
+        self.save()
+
+    def _next(self, every_kimg: float) -> float:
+        if not every_kimg:
+            return math.inf
+        return (math.floor(self.kimg / every_kimg + 1e-9) + 1) * every_kimg
+
+    def _tick(self, phase: Phase, values: dict, rate: float, lr: float, started_kimg: float,
+              started_time: float) -> None:
+        kimg, step = self.kimg, int(self.step.numpy())
+        for name, value in values.items():
+            tf.summary.scalar(f"loss/{name}" if "acc" not in name else f"accuracy/{name}", value, step=step)
+        for name, value in (("progress/kimg", kimg), ("progress/resolution", phase.resolution),
+                            ("progress/alpha", phase.alpha(kimg)), ("progress/images_per_second", rate),
+                            ("progress/learning_rate", lr)):
+            tf.summary.scalar(name, value, step=step)
+        overall = (kimg - started_kimg) * 1000 / max(time.monotonic() - started_time, 1e-9)
+        eta = (self.total_kimg - kimg) * 1000 / max(overall, 1e-9)
+        logging.info("kimg %7.1f/%.1f | %-16s | %6.1f img/s | D %7.3f G %7.3f GP %6.3f | acc real %.2f | ETA %s",
+                     kimg, self.total_kimg, phase.describe(kimg), rate, values["d_loss"], values["g_loss"],
+                     values["gp"], values["acc_real"], _duration(eta))
+
+    def _save_grid(self, grid: np.ndarray, phase: Phase) -> None:
+        step, kimg = int(self.step.numpy()), self.kimg
+        tf.summary.image("fakes_ema (left) vs reals (right), one row per class", grid[None], step=step)
+        if self.is_chief:
+            directory = os.path.join(self.config.logdir, "images")
+            os.makedirs(directory, exist_ok=True)
+            summaries.save_png(os.path.join(directory, f"kimg{kimg:08.1f}_{phase.resolution}x{phase.resolution}"
+                                                       f"{'_fade' if phase.fading else ''}.png"), grid)
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
