@@ -83,8 +83,9 @@ def test_swd_ignores_a_global_intensity_change_because_each_set_is_normalized():
 def test_swd_is_reproducible_and_streams_batches():
     real, fake = smooth_images(32, 16), smooth_images(32, 16, seed=1)
     first = swd_lib.swd(real, fake, seed=7, batch_size=8)
-    streamed = swd_lib.swd([real[i:i + 8] for i in range(0, 32, 8)], iter([fake[:8], fake[8:16], fake[16:24], fake[24:]]),
-                           seed=7, batch_size=8)
+    real_batches = [real[i:i + 8] for i in range(0, 32, 8)]
+    fake_batches = (fake[i:i + 8] for i in range(0, 32, 8))
+    streamed = swd_lib.swd(real_batches, fake_batches, seed=7, batch_size=8)
     assert streamed == first
     assert swd_lib.swd(real, fake, seed=8)["average"] != first["average"]
 

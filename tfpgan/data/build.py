@@ -115,8 +115,9 @@ def build_dataset(source: Source, output: str, options: BuildOptions, overwrite:
         with atomic_directory(output, overwrite) as staging:
             shards = tfrecords.write_shards(encoder(order), staging, num_shards)
             kept = np.array(sorted(encoder.kept), dtype=np.int64)
-            if len(kept) == 0:
-                raise DataError(f"{source.spec}: no readable images")
+            empty = [name for label, name in enumerate(source.classes) if not np.any(labels[kept] == label)]
+            if empty:
+                raise DataError(f"{source.spec}: no readable images in class(es) {', '.join(empty)}")
             info = _describe(source, options, labels[kept], folds[kept], shards, encoder, name or
                              os.path.basename(os.path.abspath(output)))
             info.fingerprint = fingerprint(staging, shards)

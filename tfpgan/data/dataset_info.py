@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import typing
 
 from tfpgan.errors import DataError
 
@@ -72,6 +73,18 @@ def validate(info: DatasetInfo, where: str) -> None:
         raise DataError(f"{where}: invalid dataset description: " + "; ".join(problems))
 
 
+def _matches(value, hint) -> bool:
+    """Whether a JSON value has the annotated type (list[...] and dict[...] checked element-wise)."""
+    origin, args = typing.get_origin(hint) or hint, typing.get_args(hint)
+    if not isinstance(value, origin) or (origin is int and isinstance(value, bool)):
+        return False
+    if origin is list and args:
+        return all(_matches(v, args[0]) for v in value)
+    if origin is dict and args:
+        return all(_matches(k, args[0]) and _matches(v, args[1]) for k, v in value.items())
+    return True
+
+
 def read_info(dataset_dir: str) -> DatasetInfo:
     """Read and validate DIR/dataset.json; check that its shards exist."""
     path = os.path.join(dataset_dir, INFO_FILE)
@@ -82,18 +95,20 @@ def read_info(dataset_dir: str) -> DatasetInfo:
     try:
         with open(path, encoding="utf-8") as handle:
             fields = json.load(handle)
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, ValueError) as error:  # JSONDecodeError, UnicodeDecodeError
         raise DataError(f"{path}: cannot read ({error})") from None
+    if not isinstance(fields, dict):
+        raise DataError(f"{path}: not a JSON object")
     known = {f.name for f in dataclasses.fields(DatasetInfo)}
     required = {f.name for f in dataclasses.fields(DatasetInfo) if f.default is dataclasses.MISSING
                 and f.default_factory is dataclasses.MISSING}
     missing = sorted(required - set(fields))
     if missing:
         raise DataError(f"{path}: missing key(s) {', '.join(missing)}")
-    try:
-        info = DatasetInfo(**{k: v for k, v in fields.items() if k in known})
-    except TypeError as error:
-        raise DataError(f"{path}: {error}") from None
+    wrong = [k for k, hint in typing.get_type_hints(DatasetInfo).items() if k in fields and not _matches(fields[k], hint)]
+    if wrong:
+        raise DataError(f"{path}: wrong value type for {', '.join(wrong)}")
+    info = DatasetInfo(**{k: v for k, v in fields.items() if k in known})
     validate(info, path)
     absent = [s for s in info.shards if not os.path.isfile(os.path.join(dataset_dir, s))]
     if absent:

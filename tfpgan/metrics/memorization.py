@@ -14,11 +14,11 @@ images (use the same `max_size` for every comparison); 64-128 is plenty to find 
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import tempfile
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -43,8 +43,7 @@ def _gaussian_taps() -> np.ndarray:
 _GAUSSIAN_TAPS = _gaussian_taps()
 
 
-@dataclasses.dataclass(frozen=True)
-class _SsimStats:
+class _SsimStats(NamedTuple):
     """Channels-first images [N, C, H, W] with their Gaussian-filtered mean and mean of squares."""
 
     images: tf.Tensor
@@ -83,18 +82,15 @@ def _prepare_references(references: ImagesOrBatches, max_size: int | None, batch
     parts = [_ssim_stats(batch, max_size) for batch in image_batches(references, batch_size)]
     if not parts:
         raise ValueError("no reference images")
-    return _SsimStats(*(tf.concat([getattr(part, field.name) for part in parts], axis=0)
-                        for field in dataclasses.fields(_SsimStats)))
+    return _SsimStats(*(tf.concat(field_parts, axis=0) for field_parts in zip(*parts)))
 
 
 @tf.function(reduce_retracing=True)
-def _pairwise_ssim(
-    query_images, query_mean, query_squares, ref_images, ref_mean, ref_squares
-) -> tf.Tensor:
+def _pairwise_ssim(query: _SsimStats, refs: _SsimStats) -> tf.Tensor:
     """SSIM of every (query, reference) pair: [num_queries, num_references]."""
-    cross = _gaussian_filter(query_images[:, None] * ref_images[None])
-    mean_q, mean_r = query_mean[:, None], ref_mean[None]
-    squares_q, squares_r = query_squares[:, None], ref_squares[None]
+    cross = _gaussian_filter(query.images[:, None] * refs.images[None])
+    mean_q, mean_r = query.mean[:, None], refs.mean[None]
+    squares_q, squares_r = query.mean_of_squares[:, None], refs.mean_of_squares[None]
     c1, c2 = K1**2, K2**2
     luminance = (2.0 * mean_q * mean_r + c1) / (tf.square(mean_q) + tf.square(mean_r) + c1)
     contrast_structure = (2.0 * (cross - mean_q * mean_r) + c2) / (
@@ -114,9 +110,7 @@ def _nearest_by_ssim(
             raise ValueError(f"query images {query.images.shape[1:]} differ from references {refs.images.shape[1:]}")
         chunk = max(1, _PAIR_ELEMENTS_PER_CHUNK // (len(batch) * elements_per_ref))
         scores = np.concatenate([
-            _pairwise_ssim(query.images, query.mean, query.mean_of_squares,
-                           refs.images[start:start + chunk], refs.mean[start:start + chunk],
-                           refs.mean_of_squares[start:start + chunk]).numpy()
+            _pairwise_ssim(query, _SsimStats(*(field[start:start + chunk] for field in refs))).numpy()
             for start in range(0, refs.images.shape[0], chunk)
         ], axis=1)
         best_index.append(scores.argmax(axis=1))
@@ -161,7 +155,7 @@ def memorization_report(
     Returns a dict with:
       synthetic_ids, nearest_training_ssim [Ns], nearest_training_index [Ns];
       holdout_nearest_ssim [Nh], holdout_nearest_index [Nh] (the baseline: real images the GAN never saw);
-      percentile, threshold (only `percentile`% of the baseline lies above it);
+      percentile, threshold (the lowest baseline value with at most `percentile`% of the baseline above it);
       fraction_above_threshold (of synthetic images; about percentile/100 when nothing is copied);
       flagged_ids (synthetic ids above the threshold, highest SSIM first).
     `synthetic_ids` defaults to positions 0..Ns-1.
@@ -174,7 +168,7 @@ def memorization_report(
     ids = list(range(len(synthetic_ssim))) if synthetic_ids is None else list(synthetic_ids)
     if len(ids) != len(synthetic_ssim):
         raise ValueError(f"{len(ids)} synthetic ids for {len(synthetic_ssim)} synthetic images")
-    threshold = float(np.percentile(holdout_ssim, 100.0 - percentile))
+    threshold = float(np.percentile(holdout_ssim, 100.0 - percentile, method="inverted_cdf"))
     above = np.flatnonzero(synthetic_ssim > threshold)
     flagged = above[np.argsort(-synthetic_ssim[above], kind="stable")]
     report = {

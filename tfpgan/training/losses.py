@@ -22,19 +22,19 @@ def gradient_penalty(
     reals: tf.Tensor,
     fakes: tf.Tensor,
     target: float = 1.0,
-    generator: tf.random.Generator | None = None,
+    mix: tf.Tensor | None = None,
 ) -> tf.Tensor:
     """Per-example ``(||grad D(x)|| - target)^2 / target^2`` at random interpolates of reals and fakes.
 
-    Each example gets its own mixing factor ~ U(0, 1), drawn from ``generator`` when
-    given (reproducible), else from the global TF random state. ``discriminator_fn``
+    Each example gets its own mixing factor ~ U(0, 1): ``mix`` [N, 1, 1, 1] when given
+    (reproducible, e.g. from a stateless op), else drawn from the global TF random state. ``discriminator_fn``
     maps images to scores [N]. Call it inside the caller's GradientTape so that the
     penalty can be differentiated with respect to the discriminator's weights.
     """
     reals = tf.cast(reals, tf.float32)
     fakes = tf.cast(fakes, tf.float32)
     shape = [tf.shape(reals)[0], 1, 1, 1]
-    mix = generator.uniform(shape) if generator is not None else tf.random.uniform(shape)
+    mix = tf.random.uniform(shape) if mix is None else tf.cast(mix, tf.float32)
     mixed = reals + mix * (fakes - reals)
     with tf.GradientTape() as tape:
         tape.watch(mixed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import os
@@ -435,3 +436,18 @@ def _duration(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
+
+
+def export_checkpoint(logdir: str, checkpoint: str | None = None) -> tuple[str, dict]:
+    """Export the EMA generator of LOGDIR's latest (or the given) checkpoint; returns (export dir, metadata)."""
+    path = os.path.join(logdir, "config.json")
+    if not os.path.isfile(path):
+        raise TfpganError(f"{logdir}: no config.json (not a tfpgan training run)")
+    with open(path, encoding="utf-8") as handle:
+        config = TrainConfig(**json.load(handle))
+    trainer = Trainer(config, strategy=tf.distribute.get_strategy())
+    checkpoint = checkpoint or trainer.manager.latest_checkpoint
+    if checkpoint is None:
+        raise TfpganError(f"{logdir}: no checkpoint to export yet")
+    trainer.checkpoint.restore(checkpoint).expect_partial()
+    return trainer.export(), trainer.metadata()
