@@ -129,6 +129,13 @@ def test_build_from_npz_and_attributes(tmp_path):
     assert json.loads(_records(str(tmp_path / "attributes"))[0]["attributes"])["scanner"] in "ab"
 
 
+def test_one_fold_puts_every_example_in_fold_zero(tmp_path):
+    root, _ = _folder(tmp_path)
+    info = build_dataset(open_source(f"folder:{root}"), str(tmp_path / "out"), BuildOptions(resolution=8, folds=1))
+    assert info.folds == 1 and info.fold_counts == [list(COUNTS.values())]
+    assert {record["fold"] for record in _records(str(tmp_path / "out"))} == {0}
+
+
 BAD_FILES = {
     "zero-byte": ("cyst/empty.png", lambda p: open(p, "wb").close()),
     "truncated": ("cyst/cut.png", lambda p: datagen.write_truncated(p, datagen.random_image(0, 32))),
@@ -173,6 +180,7 @@ def test_bad_images_are_skipped_with_a_warning_and_counted(tmp_path, caplog):
 def test_class_left_without_images_is_an_error(tmp_path):
     root, _ = _folder(tmp_path)
     datagen.write_text(os.path.join(root, "unknown", "notes.txt"))
+    datagen.write_text(os.path.join(root, "unknown", "readme.txt"))
     with pytest.raises(DataError, match="no readable images in class.*unknown"):
         build_dataset(open_source(f"folder:{root}"), str(tmp_path / "out"),
                       BuildOptions(resolution=8, folds=2, on_bad_image="skip"))
@@ -180,7 +188,7 @@ def test_class_left_without_images_is_an_error(tmp_path):
 
 @pytest.mark.parametrize("field, value, message", [
     ("resolution", 48, "power of two"), ("resolution", 2, "power of two"), ("resolution", 2048, "power of two"),
-    ("channels", 2, "channels"), ("resize", "squash", "resize"), ("folds", 1, "folds"),
+    ("channels", 2, "channels"), ("resize", "squash", "resize"), ("folds", 0, "folds must be >= 1"),
     ("on_bad_image", "ignore", "on_bad_image"),
 ])
 def test_invalid_build_options(field, value, message):

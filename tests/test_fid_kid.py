@@ -117,11 +117,6 @@ def test_extract_features_streams_batches():
     np.testing.assert_allclose(streamed, whole, atol=1e-6)
 
 
-def test_image_batches_rejects_non_image_arrays():
-    with pytest.raises(ValueError, match="NHWC"):
-        list(fid_kid.image_batches(np.zeros((4, 8, 8), np.float32)))
-
-
 def test_inception_extractor_loads_a_local_weights_file(tmp_path):
     source = keras.applications.InceptionV3(include_top=False, pooling="avg", weights=None, input_shape=(299, 299, 3))
     weights_path = str(tmp_path / "inception_notop.weights.h5")

@@ -45,6 +45,13 @@ def test_non_uint8_arrays_are_min_max_scaled(tmp_path):
     np.testing.assert_array_equal(to_uint8(np.full((2, 2), 7.0)), np.zeros((2, 2), np.uint8))
 
 
+@pytest.mark.parametrize("extension", [".png", ".tif"])
+def test_16_bit_images_are_min_max_scaled(tmp_path, extension):
+    path = str(tmp_path / f"deep{extension}")
+    Image.fromarray(np.array([[0, 1000], [3000, 4000]], np.uint16)).save(path)
+    np.testing.assert_array_equal(read_image(path)[:, :, 0], [[0, 64], [191, 255]])
+
+
 # Stored values 0, 100, 200, -50 with slope 2, intercept -1024 are HU -1024, -824, -624, -1124.
 DICOM_STORED = np.array([[0, 100], [200, -50]], np.int16)
 

@@ -141,7 +141,7 @@ def test_repeat(dataset):
 def test_balanced_sampling_draws_classes_equally(dataset, selected):
     folder, _, labels, folds = dataset
     data = load(folder, folds=selected, balanced=True, shuffle=True, batch_size=100, seed=3, with_ids=True)
-    drawn = [example for example in _examples(data.take(30))]
+    drawn = _examples(data.take(30))
     frequencies = np.bincount([label for _, label, _ in drawn], minlength=3) / len(drawn)
     np.testing.assert_allclose(frequencies, 1 / 3, atol=0.04)
     available = {key for key, fold in folds.items() if selected is None or fold in selected}

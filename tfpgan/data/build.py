@@ -44,8 +44,8 @@ class BuildOptions:
             raise DataError(f"channels must be 1 or 3, got {self.channels}")
         if self.resize not in RESIZE_MODES:
             raise DataError(f"resize must be one of {', '.join(RESIZE_MODES)}, got {self.resize!r}")
-        if self.folds < 2:
-            raise DataError(f"folds must be >= 2, got {self.folds}")
+        if self.folds < 1:
+            raise DataError(f"folds must be >= 1 (1: every example in fold 0, no split), got {self.folds}")
         if self.on_bad_image not in BAD_IMAGE_POLICIES:
             raise DataError(f"on_bad_image must be fail or skip, got {self.on_bad_image!r}")
 
@@ -104,31 +104,42 @@ class _Encoder:
 def build_dataset(source: Source, output: str, options: BuildOptions, overwrite: bool = False,
                   name: str = "") -> DatasetInfo:
     """Write the dataset folder atomically and return its description."""
+    try:
+        with atomic_directory(output, overwrite) as staging:
+            return write_dataset(source, staging, options, name or os.path.basename(os.path.abspath(output)))
+    except OSError as error:
+        raise DataError(f"cannot write {output}: {error}") from None
+
+
+def write_dataset(source: Source, directory: str, options: BuildOptions, name: str, extra: dict | None = None,
+                  allow_empty_classes: bool = False) -> DatasetInfo:
+    """Write shards, dataset.json (with `extra`) and preview.png into the existing, empty `directory`.
+
+    Not atomic: `build_dataset` (or a caller adding files of its own) wraps it in `atomic_directory`.
+    allow_empty_classes: keep classes without any example (counted 0) instead of failing.
+    """
     labels = np.array([item.label for item in source.items])
     groups = [item.group for item in source.items]
-    folds = assign_folds(labels, groups, options.folds, options.seed)
+    folds = assign_folds(labels, groups, options.folds, options.seed) if options.folds > 1 else \
+        np.zeros(len(labels), np.int64)
     order = np.random.default_rng(options.seed).permutation(len(source.items))
     image_bytes = options.resolution**2 * options.channels
     num_shards = max(1, math.ceil(len(order) * image_bytes / SHARD_BYTES))
     encoder = _Encoder(source, options, folds)
-    try:
-        with atomic_directory(output, overwrite) as staging:
-            shards = tfrecords.write_shards(encoder(order), staging, num_shards)
-            kept = np.array(sorted(encoder.kept), dtype=np.int64)
-            empty = [name for label, name in enumerate(source.classes) if not np.any(labels[kept] == label)]
-            if empty:
-                raise DataError(f"{source.spec}: no readable images in class(es) {', '.join(empty)}")
-            info = _describe(source, options, labels[kept], folds[kept], shards, encoder, name or
-                             os.path.basename(os.path.abspath(output)))
-            info.fingerprint = fingerprint(staging, shards)
-            validate(info, output)
-            with open(os.path.join(staging, INFO_FILE), "w", encoding="utf-8") as handle:
-                handle.write(info.to_json())
-            save_preview(os.path.join(staging, "preview.png"), encoder.previews, info.classes,
-                         [info.counts[c] for c in info.classes],
-                         f"{info.name}: {info.num_examples} images, {options.resolution}x{options.resolution}")
-    except OSError as error:
-        raise DataError(f"cannot write {output}: {error}") from None
+    shards = tfrecords.write_shards(encoder(order), directory, num_shards)
+    kept = np.array(sorted(encoder.kept), dtype=np.int64)
+    empty = [class_name for label, class_name in enumerate(source.classes) if not np.any(labels[kept] == label)]
+    if empty and not allow_empty_classes:
+        raise DataError(f"{source.spec}: no readable images in class(es) {', '.join(empty)}")
+    info = _describe(source, options, labels[kept], folds[kept], shards, encoder, name)
+    info.extra = dict(extra or {})
+    info.fingerprint = fingerprint(directory, shards)
+    validate(info, directory)
+    with open(os.path.join(directory, INFO_FILE), "w", encoding="utf-8") as handle:
+        handle.write(info.to_json())
+    save_preview(os.path.join(directory, "preview.png"), encoder.previews, info.classes,
+                 [info.counts[c] for c in info.classes],
+                 f"{info.name}: {info.num_examples} images, {options.resolution}x{options.resolution}")
     return info
 
 

@@ -105,7 +105,8 @@ def read_info(dataset_dir: str) -> DatasetInfo:
     missing = sorted(required - set(fields))
     if missing:
         raise DataError(f"{path}: missing key(s) {', '.join(missing)}")
-    wrong = [k for k, hint in typing.get_type_hints(DatasetInfo).items() if k in fields and not _matches(fields[k], hint)]
+    hints = typing.get_type_hints(DatasetInfo)
+    wrong = [k for k, hint in hints.items() if k in fields and not _matches(fields[k], hint)]
     if wrong:
         raise DataError(f"{path}: wrong value type for {', '.join(wrong)}")
     info = DatasetInfo(**{k: v for k, v in fields.items() if k in known})

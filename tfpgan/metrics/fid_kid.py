@@ -6,41 +6,23 @@ trained on the real data: a *domain* FID/KID, not comparable with published Ince
 An InceptionV3 weights file the user already has can be used instead.
 
 Images follow the metrics convention: float32 NHWC in [0, 1], 1 or 3 channels, given as
-one array or as an iterable of batches (see `image_batches`).
+one array or as an iterable of batches (see `tfpgan.metrics.batching`).
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 
 import keras
 import numpy as np
 import scipy.linalg
 import tensorflow as tf
 
+from tfpgan.metrics.batching import ImagesOrBatches, image_batches
+
 FeatureExtractor = Callable[[np.ndarray], np.ndarray]
-ImagesOrBatches = np.ndarray | Iterable[np.ndarray]
 
 INCEPTION_SIZE = 299
-
-
-def image_batches(images: ImagesOrBatches, batch_size: int = 64) -> Iterator[np.ndarray]:
-    """Yields float32 NHWC batches: slices of an array, or the batches of an iterable as they come."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if hasattr(images, "shape"):
-        for start in range(0, images.shape[0], batch_size):
-            yield _as_nhwc(images[start:start + batch_size])
-    else:
-        for batch in images:
-            yield _as_nhwc(batch)
-
-
-def _as_nhwc(batch) -> np.ndarray:
-    array = np.asarray(batch, dtype=np.float32)
-    if array.ndim != 4 or array.shape[-1] not in (1, 3):
-        raise ValueError(f"expected NHWC images with 1 or 3 channels, got shape {array.shape}")
-    return array
 
 
 def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:

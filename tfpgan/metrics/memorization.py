@@ -26,7 +26,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.neighbors import NearestNeighbors
 
-from tfpgan.metrics.fid_kid import ImagesOrBatches, image_batches
+from tfpgan.metrics.batching import ImagesOrBatches, image_batches
 from tfpgan.metrics.msssim import FILTER_SIGMA, FILTER_SIZE, K1, K2
 
 _logger = logging.getLogger(__name__)

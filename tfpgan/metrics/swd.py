@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 import scipy.ndimage
 
-from tfpgan.metrics.fid_kid import ImagesOrBatches, image_batches
+from tfpgan.metrics.batching import ImagesOrBatches, image_batches
 
 PATCH_SIZE = 7
 PATCHES_PER_IMAGE = 128

@@ -1,0 +1,394 @@
+"""k-fold evaluation of a classifier under augmentation regimes (GUIDE.md §1 step 5, §2).
+
+For every selected test fold k and every regime, a fresh classifier trains on the other folds:
+
+* ``none``: the real training images as they are;
+* ``classic``: classic augmentation (rotation, flips, translation, zoom) applied on the fly;
+* ``synthetic``: the real training images plus every image of a synthetic dataset folder;
+* ``classic+synthetic``: both.
+
+The checkpoint with the lowest validation loss is kept; the validation split is stratified and
+carved from the real training folds only, so it is identical for every regime of a fold. Every
+regime of a fold also starts from the same seed (same initial weights and batch order where the
+data allow), which makes the comparison between regimes a paired one.
+
+A synthetic set is refused unless its ``dataset.json`` proves it leak-free: ``extra["generator"]``
+must name the real dataset's fingerprint and the folds the generator was trained on, and those
+must exclude the test fold.
+
+Every finished run writes ``OUTPUT/runs/REGIME/foldK/result.json`` atomically; a later call skips
+finished runs, so an interrupted evaluation resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.model_selection import train_test_split
+
+from tfpgan import report
+from tfpgan.atomic import write_json
+from tfpgan.data.augment import ClassicAugmentation, make_augmenter
+from tfpgan.data.dataset_info import DatasetInfo, read_info
+from tfpgan.data.pipeline import check_folds, load
+from tfpgan.errors import DataError, TfpganError
+from tfpgan.metrics.classification import classification_metrics
+from tfpgan.models.classifiers import CLASSIFIERS, build_classifier
+
+logger = logging.getLogger(__name__)
+
+REGIMES = ("none", "classic", "synthetic", "classic+synthetic")
+OPTIMIZERS = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}
+FOLD_PLACEHOLDER = "{fold}"
+GENERATOR_KEYS = ("trained_on_folds", "dataset_fingerprint")
+SETTINGS_FILE = "settings.json"
+RESULT_FILE = "result.json"
+BEST_WEIGHTS_FILE = "best.weights.h5"
+
+
+class LeakageError(TfpganError):
+    """A synthetic set cannot be shown to be free of test-fold images."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierTraining:
+    """How each classifier is built and trained (defaults: Frid-Adar et al. 2018, GUIDE.md §2)."""
+
+    classifier: str = "cnn"
+    weights: str | None = None
+    epochs: int = 50
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    optimizer: str = "sgd"
+    seed: int = 0
+    validation_fraction: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.classifier not in CLASSIFIERS:
+            raise ValueError(f"classifier must be one of {', '.join(CLASSIFIERS)}; got {self.classifier!r}.")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}.")
+        if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0 or self.seed < 0:
+            raise ValueError("epochs and batch_size must be >= 1, learning_rate > 0 and seed >= 0.")
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise ValueError(f"validation_fraction must lie in (0, 1); got {self.validation_fraction}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationOptions:
+    """One evaluation: which dataset, folds and regimes, and where the report goes.
+
+    ``synthetic`` is a dataset folder, or a pattern in which ``{fold}`` stands for the test fold;
+    it is needed by the regimes that contain "synthetic". ``folds`` None means every fold.
+    """
+
+    dataset: str
+    output: str
+    regimes: tuple[str, ...] = ("none", "classic")
+    synthetic: str | None = None
+    folds: tuple[int, ...] | None = None
+    training: ClassifierTraining = ClassifierTraining()
+    augmentation: ClassicAugmentation = ClassicAugmentation()
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regimes", parse_regimes(self.regimes))
+        if any(uses_synthetic(regime) for regime in self.regimes) and not self.synthetic:
+            raise ValueError("the synthetic regimes need a synthetic dataset folder (or {fold} pattern).")
+        if any(uses_classic(regime) for regime in self.regimes) and not self.augmentation.enabled:
+            raise ValueError("the classic regimes need at least one classic augmentation switched on.")
+
+
+def parse_regimes(names: Sequence[str]) -> tuple[str, ...]:
+    """Validated regime names, in the given order."""
+    names = tuple(name.strip() for name in names)
+    unknown = [name for name in names if name not in REGIMES]
+    if not names or unknown or len(set(names)) != len(names):
+        raise ValueError(f"regimes must be distinct names among {', '.join(REGIMES)}; got {','.join(names)!r}.")
+    return names
+
+
+def parse_folds(text: str) -> tuple[int, ...] | None:
+    """``"all"`` -> None; ``"0,2"`` -> (0, 2). Raises ValueError on anything else."""
+    if text.strip() == "all":
+        return None
+    folds = tuple(int(part) for part in text.split(","))
+    if any(fold < 0 for fold in folds) or len(set(folds)) != len(folds):
+        raise ValueError(f"folds must be 'all' or distinct fold indices like '0,1'; got {text!r}.")
+    return folds
+
+
+def uses_synthetic(regime: str) -> bool:
+    return "synthetic" in regime.split("+")
+
+
+def uses_classic(regime: str) -> bool:
+    return "classic" in regime.split("+")
+
+
+def synthetic_dir(pattern: str, fold: int) -> str:
+    """The synthetic set for test fold ``fold``: ``{fold}`` in ``pattern`` replaced by the index."""
+    return pattern.replace(FOLD_PLACEHOLDER, str(fold))
+
+
+def fold_seed(seed: int, fold: int) -> int:
+    """The seed of every run on test fold ``fold``: the same for all regimes (paired comparison)."""
+    return seed + fold
+
+
+def check_leakage(synthetic: DatasetInfo, where: str, real: DatasetInfo, test_fold: int) -> None:
+    """Raise LeakageError unless the synthetic set's generator provably never saw ``test_fold``."""
+    generator = synthetic.extra.get("generator")
+    if not isinstance(generator, dict) or any(key not in generator for key in GENERATOR_KEYS):
+        raise LeakageError(
+            f"{where}: no generator metadata (extra.generator with {' and '.join(GENERATOR_KEYS)}) in its "
+            f"dataset.json, so it cannot be shown to be free of test fold {test_fold}; make it with tools.synthesize"
+        )
+    trained_on = generator["trained_on_folds"]
+    if not isinstance(trained_on, list) or not all(isinstance(f, int) and not isinstance(f, bool) for f in trained_on):
+        raise LeakageError(f"{where}: generator trained_on_folds must be a list of fold indices; got {trained_on!r}")
+    if not real.fingerprint:
+        raise LeakageError(f"the real dataset {real.name!r} has no fingerprint; rebuild it with tools.build_dataset")
+    if generator["dataset_fingerprint"] != real.fingerprint:
+        raise LeakageError(
+            f"{where}: its generator was trained on another dataset (fingerprint "
+            f"{str(generator['dataset_fingerprint'])[:12]}..., this dataset has {real.fingerprint[:12]}...)"
+        )
+    if test_fold in trained_on:
+        raise LeakageError(
+            f"{where}: its generator was trained on folds {trained_on}, which include test fold {test_fold}; "
+            f"use a generator trained without fold {test_fold} (e.g. --synthetic=.../fold{FOLD_PLACEHOLDER}/...)"
+        )
+
+
+def check_synthetic_set(directory: str, real: DatasetInfo, test_fold: int) -> DatasetInfo:
+    """Read a synthetic dataset folder and check it may serve as training data for ``test_fold``.
+
+    Raises LeakageError (see check_leakage) or DataError when its classes or channels differ from
+    the real dataset's or its resolution is lower.
+    """
+    synthetic = read_info(directory)
+    check_leakage(synthetic, directory, real, test_fold)
+    if synthetic.classes != real.classes:
+        raise DataError(f"{directory}: classes {synthetic.classes} differ from the real dataset's {real.classes}")
+    if synthetic.channels != real.channels:
+        raise DataError(f"{directory}: {synthetic.channels} channel(s); the real dataset has {real.channels}")
+    if synthetic.resolution < real.resolution:
+        raise DataError(f"{directory}: resolution {synthetic.resolution} is below the real dataset's "
+                        f"{real.resolution}; synthesize at {real.resolution} or more")
+    return synthetic
+
+
+@dataclasses.dataclass(frozen=True)
+class Examples:
+    """Labeled images in memory: float32 [N, H, W, C] in [-1, 1], int32 labels, string ids."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    ids: list[str]
+
+    def subset(self, indices: np.ndarray) -> Examples:
+        return Examples(self.images[indices], self.labels[indices], [self.ids[i] for i in indices])
+
+    @staticmethod
+    def concatenate(parts: Sequence[Examples]) -> Examples:
+        return Examples(np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts]),
+                        [i for p in parts for i in p.ids])
+
+
+def load_examples(dataset_dir: str, folds: Sequence[int] | None = None, resolution: int | None = None) -> Examples:
+    """The examples of ``folds`` (None: all) of a dataset folder, sorted by id (a stable order)."""
+    batches = list(load(dataset_dir, folds=folds, resolution=resolution, batch_size=256, with_ids=True)
+                   .as_numpy_iterator())
+    ids = [i.decode("utf-8") for _, _, batch_ids in batches for i in batch_ids]
+    order = np.argsort(ids, kind="stable")
+    examples = Examples(np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]), ids)
+    return examples.subset(order)
+
+
+def split_validation(examples: Examples, fraction: float, seed: int) -> tuple[Examples, Examples]:
+    """(training, validation): a stratified split with at least one validation image per class."""
+    num_classes = len(np.unique(examples.labels))
+    size = max(num_classes, round(fraction * len(examples.labels)))
+    try:
+        train_index, validation_index = train_test_split(
+            np.arange(len(examples.labels)), test_size=size, stratify=examples.labels, random_state=seed)
+    except ValueError as error:
+        raise DataError(f"cannot carve a stratified validation split of {size} from {len(examples.labels)} "
+                        f"training images: {error}") from None
+    return examples.subset(np.sort(train_index)), examples.subset(np.sort(validation_index))
+
+
+def _training_dataset(examples: Examples, batch_size: int, seed: int,
+                      augmentation: ClassicAugmentation | None) -> tf.data.Dataset:
+    """Shuffled batches, reshuffled every epoch, classic-augmented in the graph when asked."""
+    dataset = tf.data.Dataset.from_tensor_slices((examples.images, examples.labels))
+    dataset = dataset.shuffle(len(examples.labels), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    if augmentation is not None:
+        dataset = dataset.map(make_augmenter(augmentation, seed))  # sequential: reproducible random draws
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _progress_logger(label: str, epochs: int) -> keras.callbacks.Callback:
+    return keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logger.info(
+        "%s epoch %d/%d: loss %.4f, accuracy %.3f, val loss %.4f, val accuracy %.3f", label, epoch + 1, epochs,
+        logs["loss"], logs["accuracy"], logs["val_loss"], logs["val_accuracy"]))
+
+
+def train_and_test(train: Examples, validation: Examples, test: Examples, class_names: Sequence[str],
+                   training: ClassifierTraining, augmentation: ClassicAugmentation | None, seed: int,
+                   run_dir: str, tensorboard_dir: str, label: str) -> dict[str, Any]:
+    """Train one classifier, keep its best-validation-loss weights and score it on ``test``.
+
+    Writes ``run_dir/best.weights.h5`` and TensorBoard logs; returns classification_metrics of the
+    test set (``metrics``), the per-example ``y_true``, ``y_prob``, ``ids`` and a ``training`` record.
+    """
+    keras.utils.set_random_seed(seed)
+    model = build_classifier(training.classifier, train.images.shape[1:], len(class_names), training.weights)
+    model.compile(optimizer=OPTIMIZERS[training.optimizer](learning_rate=training.learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    best_weights = os.path.join(run_dir, BEST_WEIGHTS_FILE)
+    os.makedirs(run_dir, exist_ok=True)
+    shutil.rmtree(tensorboard_dir, ignore_errors=True)  # logs of an interrupted attempt
+    history = model.fit(
+        _training_dataset(train, training.batch_size, seed, augmentation),
+        epochs=training.epochs,
+        validation_data=(validation.images, validation.labels),
+        callbacks=[
+            keras.callbacks.ModelCheckpoint(best_weights, monitor="val_loss", save_best_only=True,
+                                            save_weights_only=True),
+            keras.callbacks.TensorBoard(tensorboard_dir, write_graph=False),
+            _progress_logger(label, training.epochs),
+        ],
+        verbose=0,
+    )
+    if not os.path.isfile(best_weights):
+        raise TfpganError(f"{label}: the validation loss was never finite (try a lower learning rate)")
+    model.load_weights(best_weights)
+    y_prob = model.predict(test.images, batch_size=training.batch_size, verbose=0)
+    val_losses = history.history["val_loss"]
+    return {
+        "metrics": classification_metrics(test.labels, y_prob, class_names),
+        "y_true": test.labels.tolist(),
+        "y_prob": y_prob.tolist(),
+        "ids": list(test.ids),
+        "training": {
+            "images": len(train.labels),
+            "validation_images": len(validation.labels),
+            "best_epoch": int(np.nanargmin(val_losses)) + 1,
+            "best_val_loss": float(np.nanmin(val_losses)),
+            "seed": seed,
+        },
+    }
+
+
+def _settings(options: EvaluationOptions, real: DatasetInfo) -> dict[str, Any]:
+    """What must not change between a run and its resumption (JSON-normalized)."""
+    return json.loads(json.dumps({
+        "dataset": {"name": real.name, "fingerprint": real.fingerprint, "classes": real.classes,
+                    "resolution": real.resolution, "channels": real.channels, "folds": real.folds},
+        "training": dataclasses.asdict(options.training),
+        "augmentation": dataclasses.asdict(options.augmentation),
+        "synthetic": options.synthetic,
+    }))
+
+
+def _prepare_output(output: str, settings: dict[str, Any], overwrite: bool) -> None:
+    """Create the report folder, or check that an existing one was made with the same settings."""
+    settings_path = os.path.join(output, SETTINGS_FILE)
+    if overwrite and os.path.lexists(output):
+        shutil.rmtree(output) if os.path.isdir(output) else os.remove(output)
+    if os.path.isfile(settings_path):
+        with open(settings_path, encoding="utf-8") as handle:
+            previous = json.load(handle)
+        changed = sorted(key for key in settings.keys() | previous.keys() if settings.get(key) != previous.get(key))
+        if changed:
+            raise TfpganError(f"{output} holds runs made with other {', '.join(changed)} settings; pass --overwrite "
+                              "to start fresh or choose another --output")
+    elif os.path.exists(output) and (not os.path.isdir(output) or os.listdir(output)):
+        raise TfpganError(f"{output} exists and is not an evaluation report folder; pass --overwrite to replace it "
+                          "or choose another --output")
+    os.makedirs(output, exist_ok=True)
+    write_json(settings_path, settings)
+
+
+def _check_classifier(training: ClassifierTraining, real: DatasetInfo) -> None:
+    """Build the classifier once, so that a wrong architecture or weights file fails before any training."""
+    try:
+        build_classifier(training.classifier, (real.resolution, real.resolution, real.channels),
+                         real.num_classes, training.weights)
+    except (ValueError, OSError) as error:
+        raise TfpganError(f"classifier {training.classifier}: {error}") from None
+    keras.backend.clear_session()
+
+
+def run_dir(output: str, regime: str, fold: int) -> str:
+    return os.path.join(output, "runs", regime, f"fold{fold}")
+
+
+def _read_result(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def run_evaluation(options: EvaluationOptions) -> dict[str, Any]:
+    """Train and test every (regime, fold) not yet finished, then (re)write the report.
+
+    Everything that can be checked (dataset, folds, synthetic sets and their leakage, classifier,
+    report folder) is checked before the first training starts. Returns the report (report.json).
+    """
+    real = read_info(options.dataset)
+    folds = check_folds(real, options.folds, options.dataset)
+    synthetic_dirs = {}
+    if any(uses_synthetic(regime) for regime in options.regimes):
+        for fold in folds:
+            synthetic_dirs[fold] = synthetic_dir(options.synthetic, fold)
+            check_synthetic_set(synthetic_dirs[fold], real, fold)
+    _check_classifier(options.training, real)
+    settings = _settings(options, real)
+    _prepare_output(options.output, settings, options.overwrite)
+
+    def result_path(regime: str, fold: int) -> str:
+        return os.path.join(run_dir(options.output, regime, fold), RESULT_FILE)
+
+    runs = [(regime, fold) for fold in folds for regime in options.regimes]
+    pending = [(regime, fold) for regime, fold in runs if not os.path.isfile(result_path(regime, fold))]
+    for regime, fold in runs:
+        if (regime, fold) not in pending:
+            logger.info("fold %d %s: finished earlier, skipping (%s)", fold, regime, result_path(regime, fold))
+    real_folds = {f: load_examples(options.dataset, [f]) for f in range(real.folds)} if pending else {}
+    for fold in sorted({fold for _, fold in pending}):
+        seed = fold_seed(options.training.seed, fold)
+        real_train = Examples.concatenate([real_folds[f] for f in range(real.folds) if f != fold])
+        train, validation = split_validation(real_train, options.training.validation_fraction, seed)
+        synthetic = None
+        for regime in [r for r, f in pending if f == fold]:
+            if uses_synthetic(regime) and synthetic is None:
+                synthetic = load_examples(synthetic_dirs[fold], resolution=real.resolution)
+            label = f"fold {fold} {regime}"
+            regime_train = Examples.concatenate([train, synthetic]) if uses_synthetic(regime) else train
+            logger.info("%s: training on %d real + %d synthetic images, %d validation, %d test", label,
+                        len(train.labels), len(regime_train.labels) - len(train.labels), len(validation.labels),
+                        len(real_folds[fold].labels))
+            result = train_and_test(
+                regime_train, validation, real_folds[fold], real.classes, options.training,
+                options.augmentation if uses_classic(regime) else None, seed,
+                run_dir(options.output, regime, fold),
+                os.path.join(options.output, "tensorboard", regime, f"fold{fold}"), label)
+            result["training"].update(real_images=len(train.labels),
+                                      synthetic_images=len(regime_train.labels) - len(train.labels),
+                                      synthetic=synthetic_dirs.get(fold) if uses_synthetic(regime) else None)
+            write_json(result_path(regime, fold), {"regime": regime, "fold": fold, **result})
+            logger.info("%s: test accuracy %.3f", label, result["metrics"]["accuracy"])
+            keras.backend.clear_session()
+    results = {regime: [_read_result(result_path(regime, fold)) for fold in folds] for regime in options.regimes}
+    return report.write_report(options.output, results, real.classes, settings)

@@ -1,0 +1,532 @@
+"""Quality audit of synthetic images against the real training folds (GUIDE.md §1 step 6, §5).
+
+`measure_quality` compares a synthetic image set with the real images the GAN was trained on:
+
+* **SWD** per pyramid level and averaged, overall and per class, beside its real-vs-real noise floor
+  (two disjoint halves of the real training images: the value sampling noise alone gives);
+* **MS-SSIM diversity** within each class, synthetic beside real;
+* **FID / KID** in a *domain* feature space: the penultimate layer of a classifier trained briefly on
+  the real training folds (cached under ``DATASET_DIR/.cache/``), and optionally in Inception space;
+* **memorization**: each synthetic image's nearest training image by SSIM, flagged when closer than
+  all but ``memorization_percentile``% of the held-out real images (the folds the GAN never saw).
+
+`write_quality_report` writes quality.json, quality.md and closest_pairs.png into one folder, atomically.
+Images are float32 NHWC in [0, 1] (the metrics convention); the real ones come at the dataset's resolution
+and synthetic images at a higher resolution are box-downsampled to it, as the pipeline does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfpgan.atomic import atomic_directory, default_permissions
+from tfpgan.data.dataset_info import DatasetInfo, read_info
+from tfpgan.data.pipeline import box_downsample, check_folds, load
+from tfpgan.errors import DataError
+from tfpgan.export import load_generator
+from tfpgan.metrics.fid_kid import (extract_features, frechet_distance, inception_feature_extractor,
+                                    kernel_inception_distance, penultimate_feature_extractor)
+from tfpgan.metrics.memorization import memorization_report, save_closest_pairs_png
+from tfpgan.metrics.msssim import FILTER_SIZE, msssim_diversity, num_scales
+from tfpgan.metrics.swd import PATCH_SIZE, swd, swd_noise_floor
+from tfpgan.models.classifiers import build_classifier
+
+logger = logging.getLogger(__name__)
+
+METRICS = ("swd", "msssim", "fid", "kid", "memorization")
+FEATURE_CLASSIFIERS = ("cnn", "resnet18")
+CACHE_DIR = ".cache"
+MIN_IMAGE_SIZE = {"swd": PATCH_SIZE, "msssim": FILTER_SIZE, "memorization": FILTER_SIZE}
+FLAGGED_LISTED_IN_MARKDOWN = 50
+# Independent random streams of the stages (combined with the seed and a class index).
+_SWD_STREAM, _MSSSIM_STREAM, _KID_STREAM = 1, 2, 3
+
+
+class LabeledImages(NamedTuple):
+    """images float32 [N, H, W, C] in [0, 1], labels int [N], ids: N strings."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    ids: list[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class QualityOptions:
+    """Which metrics to compute and how."""
+
+    metrics: tuple[str, ...] = METRICS
+    classifier: str = "cnn"
+    classifier_epochs: int = 5
+    classifier_batch_size: int = 32
+    inception_weights: str | None = None
+    msssim_pairs: int = 1000
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    min_images_per_class: int = 10
+    memorization_percentile: float = 1.0
+    memorization_max_size: int | None = 64
+    closest_pairs: int = 8
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        unknown = sorted(set(self.metrics) - set(METRICS))
+        if unknown or not self.metrics:
+            raise ValueError(f"metrics must be a non-empty subset of {', '.join(METRICS)}; got {list(self.metrics)}")
+        if self.classifier not in FEATURE_CLASSIFIERS:
+            raise ValueError(f"classifier must be one of {', '.join(FEATURE_CLASSIFIERS)}; got {self.classifier!r}")
+        if min(self.classifier_epochs, self.classifier_batch_size, self.msssim_pairs, self.kid_subsets,
+               self.closest_pairs) < 1 or min(self.kid_subset_size, self.min_images_per_class) < 2:
+            raise ValueError("counts must be >= 1 (kid_subset_size and min_images_per_class >= 2)")
+        if not 0.0 <= self.memorization_percentile <= 100.0:
+            raise ValueError(f"memorization_percentile must be in [0, 100]; got {self.memorization_percentile}")
+
+
+class ClosestPairs(NamedTuple):
+    """What closest_pairs.png shows: the sets given to `memorization_report` and its raw result."""
+
+    synthetic: np.ndarray
+    training: np.ndarray
+    memorization: dict
+
+
+@dataclasses.dataclass
+class QualityResult:
+    """`report`: the JSON-ready content of quality.json; `closest_pairs`: None without memorization."""
+
+    report: dict[str, Any]
+    closest_pairs: ClosestPairs | None = None
+
+
+def load_labeled_images(dataset_dir: str, folds: Sequence[int] | None = None,
+                        resolution: int | None = None) -> LabeledImages:
+    """The images of `folds` (None: all) of a dataset folder in [0, 1], sorted by id (a stable order)."""
+    batches = list(load(dataset_dir, folds=folds, resolution=resolution, batch_size=256, with_ids=True)
+                   .as_numpy_iterator())
+    if not batches:
+        raise DataError(f"{dataset_dir}: folds {list(folds or [])} hold no images")
+    ids = [i.decode("utf-8") for _, _, batch_ids in batches for i in batch_ids]
+    order = np.argsort(ids, kind="stable")
+    images = (np.concatenate([b[0] for b in batches]) + 1.0) / 2.0
+    labels = np.concatenate([b[1] for b in batches])
+    return LabeledImages(images[order], labels[order], [ids[i] for i in order])
+
+
+def check_synthetic_format(real: DatasetInfo, where: str, resolution: int, channels: int,
+                           classes: Sequence[str] | None = None) -> None:
+    """One DataError naming every way synthetic images cannot be compared with the real dataset."""
+    problems = []
+    if resolution < real.resolution or resolution % real.resolution:
+        problems.append(f"resolution {resolution} cannot be box-downsampled to the real {real.resolution} "
+                        f"(synthesize at {real.resolution} or a power-of-two multiple of it)")
+    if channels != real.channels:
+        problems.append(f"{channels} channel(s) where the real images have {real.channels}")
+    if classes is not None and list(classes) != list(real.classes):
+        problems.append(f"classes {list(classes)} differ from the real {real.classes}")
+    if problems:
+        raise DataError(f"{where}: cannot be compared with {real.name}: " + "; ".join(problems))
+
+
+def load_synthetic_dataset(synthetic_dir: str, real: DatasetInfo) -> LabeledImages:
+    """Every image of a synthetic dataset folder, at the real dataset's resolution; ids from the records."""
+    info = read_info(synthetic_dir)
+    check_synthetic_format(real, synthetic_dir, info.resolution, info.channels, info.classes)
+    logger.info("loading %d synthetic images from %s", info.num_examples, synthetic_dir)
+    return load_labeled_images(synthetic_dir, resolution=real.resolution)
+
+
+def resolve_train_folds(metadata: dict, real: DatasetInfo, export_dir: str,
+                        folds: Sequence[int] | None = None) -> list[int]:
+    """The real folds that count as a generator's training set.
+
+    Without `folds`, the generator's `trained_on_folds`, valid only for the dataset it was trained on:
+    a dataset with another fingerprint is refused. Given `folds` win; a mismatch is only logged.
+    """
+    same_dataset = metadata.get("dataset_fingerprint") == real.fingerprint
+    if folds is None:
+        if not same_dataset:
+            raise DataError(f"{export_dir}: the generator was trained on dataset {metadata.get('dataset_name', '?')} "
+                            f"(fingerprint {str(metadata.get('dataset_fingerprint'))[:12]}...), not on {real.name} "
+                            f"(fingerprint {real.fingerprint[:12]}...); pass the dataset it was trained on, "
+                            f"or --folds to compare anyway")
+        folds = metadata["trained_on_folds"]
+    elif not same_dataset:
+        logger.warning("%s was trained on another dataset than %s (fingerprints differ)", export_dir, real.name)
+    elif sorted(folds) != sorted(metadata.get("trained_on_folds", [])):
+        logger.warning("folds %s differ from the generator's trained_on_folds %s", list(folds),
+                       metadata.get("trained_on_folds"))
+    return check_folds(real, folds, real.name)
+
+
+def generate_images(export_dir: str, per_class: int, seed: int, batch_size: int = 64) -> tuple[LabeledImages, dict]:
+    """`per_class` images of every class from an exported generator (seeded latents), and its metadata.
+
+    Images come at the generator's resolution, in [0, 1]; ids are ``generated/CLASS/INDEX``.
+    """
+    serve, metadata = load_generator(export_dir)
+    rng = np.random.default_rng(seed)
+    images, labels, ids = [], [], []
+    for label, name in enumerate(metadata["classes"]):
+        logger.info("generating %d images of class %s (%d/%d)", per_class, name, label + 1, len(metadata["classes"]))
+        latents = rng.standard_normal((per_class, metadata["latent_size"])).astype(np.float32)
+        for start in range(0, per_class, batch_size):
+            chunk = latents[start:start + batch_size]
+            output = serve(latents=tf.constant(chunk), labels=tf.fill([len(chunk)], tf.constant(label, tf.int32)))
+            images.append(output["images"].numpy())
+        labels += [label] * per_class
+        ids += [f"generated/{name}/{index:05d}" for index in range(per_class)]
+    return LabeledImages(np.concatenate(images), np.asarray(labels, np.int32), ids), metadata
+
+
+def classifier_cache_path(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], classifier: str) -> str:
+    """DATASET_DIR/.cache/quality-features-CLASSIFIER-foldsA-B-FINGERPRINT.keras."""
+    folds = "-".join(str(f) for f in sorted(train_folds))
+    name = f"quality-features-{classifier}-folds{folds}-{info.fingerprint[:16]}.keras"
+    return os.path.join(real_dir, CACHE_DIR, name)
+
+
+def domain_classifier(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], training: LabeledImages,
+                      options: QualityOptions) -> tuple[keras.Model, str, bool]:
+    """(classifier, its cache file, whether the cache was reused): trained on the real training folds only.
+
+    Trained for `classifier_epochs` epochs (Adam, lr 1e-3, seeded) and cached, keyed by classifier, folds
+    and dataset fingerprint (not by epochs or seed: the feature space stays fixed, so FID/KID values of
+    different runs remain comparable).
+    """
+    path = classifier_cache_path(real_dir, info, train_folds, options.classifier)
+    if os.path.isfile(path):
+        logger.info("feature classifier: reusing %s", path)
+        return keras.saving.load_model(path, compile=False), path, True
+    logger.info("feature classifier: training a %s on folds %s (%d images, %d epochs)", options.classifier,
+                list(train_folds), len(training.labels), options.classifier_epochs)
+    keras.utils.set_random_seed(options.seed)
+    model = build_classifier(options.classifier, training.images.shape[1:], info.num_classes)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    progress = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logger.info(
+        "feature classifier epoch %d/%d: loss %.4f, accuracy %.3f", epoch + 1, options.classifier_epochs,
+        logs["loss"], logs["accuracy"]))
+    model.fit(2.0 * training.images - 1.0, training.labels, batch_size=options.classifier_batch_size,
+              epochs=options.classifier_epochs, shuffle=True, callbacks=[progress], verbose=0)
+    try:
+        _save_model_atomically(model, path)
+    except OSError as error:
+        logger.warning("cannot cache the feature classifier at %s: %s", path, error)
+    return model, path, False
+
+
+def _save_model_atomically(model: keras.Model, path: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".keras", dir=os.path.dirname(path))
+    os.close(handle)
+    try:
+        model.save(temporary)
+        default_permissions(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        os.remove(temporary)
+        raise
+
+
+def _match_real_format(synthetic: LabeledImages, real: DatasetInfo, where: str) -> LabeledImages:
+    """Checks shapes and labels; box-downsamples larger synthetic images to the real resolution."""
+    images = np.asarray(synthetic.images, np.float32)
+    if images.ndim != 4 or images.shape[1] != images.shape[2] or len(images) == 0:
+        raise DataError(f"{where}: expected a non-empty set of square NHWC images, got shape {images.shape}")
+    check_synthetic_format(real, where, images.shape[1], images.shape[3])
+    labels = np.asarray(synthetic.labels)
+    if len(labels) != len(images) or len(synthetic.ids) != len(images):
+        raise DataError(f"{where}: {len(images)} images, {len(labels)} labels and {len(synthetic.ids)} ids")
+    if labels.min() < 0 or labels.max() >= real.num_classes:
+        raise DataError(f"{where}: labels must lie in 0..{real.num_classes - 1}")
+    factor = images.shape[1] // real.resolution
+    if factor > 1:
+        logger.info("box-downsampling %d synthetic images from %d to %d", len(images), images.shape[1],
+                    real.resolution)
+        images = box_downsample(tf.constant(images), factor).numpy()
+    return LabeledImages(images, labels, list(synthetic.ids))
+
+
+def _check_image_size(resolution: int, metrics: Sequence[str]) -> None:
+    small = [m for m in metrics if resolution < MIN_IMAGE_SIZE.get(m, 0)]
+    if small:
+        needs = ", ".join(f"{m} needs {MIN_IMAGE_SIZE[m]}x{MIN_IMAGE_SIZE[m]}" for m in small)
+        raise DataError(f"images of {resolution}x{resolution} are too small: {needs}")
+
+
+def _class_images(images: LabeledImages, label: int) -> np.ndarray:
+    return images.images[images.labels == label]
+
+
+def _per_class(classes: Sequence[str], stage: str, compute) -> dict[str, Any]:
+    """{class name: compute(label)}, logging each class."""
+    results = {}
+    for label, name in enumerate(classes):
+        logger.info("%s: class %s (%d/%d)", stage, name, label + 1, len(classes))
+        results[name] = compute(label)
+    return results
+
+
+def _swd_section(real: LabeledImages, synthetic: LabeledImages, classes: Sequence[str], seed: int) -> dict:
+    def compare(real_images: np.ndarray, synthetic_images: np.ndarray, stream: int) -> dict:
+        if len(real_images) < 2 or len(synthetic_images) < 1:
+            return {"skipped": "needs at least 2 real and 1 synthetic image"}
+        rng = np.random.default_rng([seed, _SWD_STREAM, stream])
+        return {"real_images": len(real_images), "synthetic_images": len(synthetic_images),
+                "synthetic_vs_real": _json_swd(swd(synthetic_images, real_images, seed=rng)),
+                "real_vs_real_noise_floor": _json_swd(swd_noise_floor(real_images, seed=rng))}
+
+    logger.info("SWD: all classes")
+    return {"overall": compare(real.images, synthetic.images, 0),
+            "per_class": _per_class(classes, "SWD", lambda label: compare(
+                _class_images(real, label), _class_images(synthetic, label), label + 1))}
+
+
+def _json_swd(result: dict) -> dict:
+    return {"levels": {str(size): value for size, value in result["levels"].items()}, "average": result["average"]}
+
+
+def _msssim_section(real: LabeledImages, synthetic: LabeledImages, classes: Sequence[str],
+                    options: QualityOptions) -> dict:
+    def diversity(images: np.ndarray, label: int) -> dict | None:
+        if len(images) < 2:
+            return None
+        rng = np.random.default_rng([options.seed, _MSSSIM_STREAM, label])
+        mean, std = msssim_diversity(images, options.msssim_pairs, seed=rng)
+        return {"mean": mean, "std": std, "images": len(images)}
+
+    def compare(label: int) -> dict:
+        return {"synthetic": diversity(_class_images(synthetic, label), label),
+                "real": diversity(_class_images(real, label), label)}
+
+    resolution = real.images.shape[1]
+    return {"scales": num_scales(resolution, resolution), "pairs_per_class": options.msssim_pairs,
+            "per_class": _per_class(classes, "MS-SSIM", compare)}
+
+
+def _feature_spaces(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], real: LabeledImages,
+                    options: QualityOptions) -> dict[str, tuple[Any, dict]]:
+    """{space name: (feature extractor on [0, 1] images, description)}."""
+    model, path, reused = domain_classifier(real_dir, info, train_folds, real, options)
+    penultimate = penultimate_feature_extractor(model)
+    spaces = {"domain": (lambda images: penultimate(2.0 * images - 1.0), {
+        "feature_space": f"penultimate layer of a {options.classifier} classifier trained on the real folds "
+                         f"{list(train_folds)}: a domain feature space, not Inception's (values are not "
+                         f"comparable with published FID/KID)",
+        "classifier_file": path, "classifier_reused": reused})}
+    if options.inception_weights:
+        spaces["inception"] = (inception_feature_extractor(options.inception_weights), {
+            "feature_space": f"InceptionV3 pool features from {options.inception_weights}"})
+    return spaces
+
+
+def _distances(real_feats: np.ndarray, synthetic_feats: np.ndarray, options: QualityOptions, minimum: int,
+               stream: int) -> dict:
+    if min(len(real_feats), len(synthetic_feats)) < minimum:
+        return {"skipped": f"needs at least {minimum} real and {minimum} synthetic images"}
+    result: dict[str, Any] = {"real_images": len(real_feats), "synthetic_images": len(synthetic_feats)}
+    if "fid" in options.metrics:
+        result["fid"] = frechet_distance(real_feats, synthetic_feats)
+    if "kid" in options.metrics:
+        rng = np.random.default_rng([options.seed, _KID_STREAM, stream])
+        mean, std = kernel_inception_distance(real_feats, synthetic_feats, options.kid_subsets,
+                                              options.kid_subset_size, seed=rng)
+        result["kid"] = {"mean": mean, "std": std}
+    return result
+
+
+def _feature_distance_section(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], real: LabeledImages,
+                              synthetic: LabeledImages, options: QualityOptions) -> dict:
+    section = {}
+    for space, (extractor, description) in _feature_spaces(real_dir, info, train_folds, real, options).items():
+        logger.info("FID/KID (%s features): extracting features", space)
+        real_feats, synthetic_feats = extract_features(extractor, real.images), extract_features(
+            extractor, synthetic.images)
+
+        def per_class(label: int) -> dict:
+            return _distances(real_feats[real.labels == label], synthetic_feats[synthetic.labels == label],
+                              options, options.min_images_per_class, label + 1)
+
+        section[space] = {**description, "overall": _distances(real_feats, synthetic_feats, options, 2, 0),
+                          "per_class": _per_class(info.classes, f"FID/KID ({space})", per_class)}
+    return section
+
+
+def _memorization_section(real_dir: str, heldout_folds: Sequence[int], real: LabeledImages,
+                          synthetic: LabeledImages, options: QualityOptions) -> tuple[dict, ClosestPairs]:
+    logger.info("memorization: loading the held-out folds %s", list(heldout_folds))
+    heldout = load_labeled_images(real_dir, heldout_folds)
+    raw = memorization_report(synthetic.images, real.images, heldout.images, synthetic.ids,
+                              options.memorization_percentile, max_size=options.memorization_max_size)
+    position = {image_id: index for index, image_id in enumerate(synthetic.ids)}
+    flagged = [{"synthetic_id": image_id, "training_id": real.ids[raw["nearest_training_index"][position[image_id]]],
+                "ssim": float(raw["nearest_training_ssim"][position[image_id]])} for image_id in raw["flagged_ids"]]
+    section = {
+        "heldout_folds": list(heldout_folds), "heldout_images": len(heldout.ids),
+        "training_images": len(real.ids), "synthetic_images": len(synthetic.ids),
+        "max_size": options.memorization_max_size, "percentile": raw["percentile"], "threshold": raw["threshold"],
+        "fraction_flagged": raw["fraction_above_threshold"], "flagged_ids": raw["flagged_ids"], "flagged": flagged,
+        "nearest_training_ssim": {
+            name: {"median": float(np.median(values)), "max": float(np.max(values))}
+            for name, values in (("synthetic", raw["nearest_training_ssim"]), ("heldout", raw["holdout_nearest_ssim"]))},
+    }
+    return section, ClosestPairs(synthetic.images, real.images, raw)
+
+
+def measure_quality(real_dir: str, train_folds: Sequence[int], synthetic: LabeledImages,
+                    options: QualityOptions = QualityOptions(), synthetic_source: str = "") -> QualityResult:
+    """Audits `synthetic` (images in [0, 1], labels, ids) against the real folds `train_folds`.
+
+    The other folds of the dataset are the held-out baseline of the memorization audit.
+    `synthetic_source` describes where the images come from, for the report.
+    """
+    info = read_info(real_dir)
+    train_folds = check_folds(info, train_folds, real_dir)
+    heldout_folds = [f for f in range(info.folds) if f not in train_folds]
+    if "memorization" in options.metrics and not heldout_folds:
+        raise DataError(f"{real_dir}: memorization needs a held-out fold, but folds {train_folds} are all the folds")
+    _check_image_size(info.resolution, options.metrics)
+    matched = _match_real_format(synthetic, info, synthetic_source or "synthetic images")
+    given_resolution, synthetic = int(np.shape(synthetic.images)[1]), matched
+    logger.info("loading the real training folds %s of %s", train_folds, real_dir)
+    real = load_labeled_images(real_dir, train_folds)
+    report: dict[str, Any] = {
+        "real": {"dataset": os.path.abspath(real_dir), "name": info.name, "fingerprint": info.fingerprint,
+                 "resolution": info.resolution, "channels": info.channels, "classes": info.classes,
+                 "train_folds": train_folds, "heldout_folds": heldout_folds, "training_images": len(real.ids),
+                 "per_class": _counts(real.labels, info.classes)},
+        "synthetic": {"source": synthetic_source, "images": len(synthetic.ids), "resolution": given_resolution,
+                      "per_class": _counts(synthetic.labels, info.classes)},
+        "options": dataclasses.asdict(options),
+    }
+    if "swd" in options.metrics:
+        report["swd"] = _swd_section(real, synthetic, info.classes, options.seed)
+    if "msssim" in options.metrics:
+        report["msssim"] = _msssim_section(real, synthetic, info.classes, options)
+    if {"fid", "kid"} & set(options.metrics):
+        report["fid_kid"] = _feature_distance_section(real_dir, info, train_folds, real, synthetic, options)
+    closest_pairs = None
+    if "memorization" in options.metrics:
+        report["memorization"], closest_pairs = _memorization_section(real_dir, heldout_folds, real, synthetic,
+                                                                      options)
+    return QualityResult(json.loads(json.dumps(report)), closest_pairs)
+
+
+def _counts(labels: np.ndarray, classes: Sequence[str]) -> dict[str, int]:
+    return {name: int(np.sum(labels == label)) for label, name in enumerate(classes)}
+
+
+def write_quality_report(result: QualityResult, output_dir: str, overwrite: bool = False) -> None:
+    """Writes OUTPUT/quality.json, quality.md and (with memorization) closest_pairs.png.
+
+    The folder is replaced as a whole, atomically: an interrupted write leaves the old one.
+    """
+    with atomic_directory(output_dir, overwrite) as staging:
+        with open(os.path.join(staging, "quality.json"), "w", encoding="utf-8") as handle:
+            json.dump(result.report, handle, indent=2)
+            handle.write("\n")
+        with open(os.path.join(staging, "quality.md"), "w", encoding="utf-8") as handle:
+            handle.write(quality_markdown(result.report))
+        if result.closest_pairs is not None:
+            save_closest_pairs_png(os.path.join(staging, "closest_pairs.png"), *result.closest_pairs,
+                                   top_k=result.report["options"]["closest_pairs"])
+    logger.info("wrote %s", output_dir)
+
+
+def _mean_std(value: dict | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value['mean']:.{digits}f} ± {value['std']:.{digits}f}"
+
+
+def _rows(section: dict, cells) -> list[str]:
+    """Markdown rows 'overall' (when present) then one per class; skipped entries show their reason."""
+    entries = ([("overall", section["overall"])] if "overall" in section else []) + list(section["per_class"].items())
+    return [f"| {name} | " + (" | ".join(cells(entry)) if "skipped" not in entry else f"skipped: {entry['skipped']}")
+            + " |" for name, entry in entries]
+
+
+def _swd_markdown(section: dict) -> list[str]:
+    levels = list(section["overall"].get("synthetic_vs_real", {}).get("levels", {}))
+    header = ["images real/synthetic", *(f"{level}px" for level in levels), "average"]
+
+    def cells(entry: dict) -> list[str]:
+        synthetic, floor = entry["synthetic_vs_real"], entry["real_vs_real_noise_floor"]
+        return [f"{entry['real_images']}/{entry['synthetic_images']}",
+                *(f"{synthetic['levels'][level]:.2f} ({floor['levels'][level]:.2f})" for level in levels),
+                f"**{synthetic['average']:.2f}** ({floor['average']:.2f})"]
+
+    return ["## Sliced Wasserstein distance (x1e3, lower is better)", "",
+            "Synthetic vs real training images; in parentheses the real-vs-real noise floor (two disjoint "
+            "halves of the real training images): values near it are as close as sampling noise allows.", "",
+            "| class | " + " | ".join(header) + " |", "|---" * (len(header) + 1) + "|", *_rows(section, cells), ""]
+
+
+def _msssim_markdown(section: dict) -> list[str]:
+    def cells(entry: dict) -> list[str]:
+        synthetic, real = entry["synthetic"], entry["real"]
+        difference = "—" if synthetic is None or real is None else f"{synthetic['mean'] - real['mean']:+.3f}"
+        return [_mean_std(synthetic), _mean_std(real), difference]
+
+    return ["## MS-SSIM diversity (within each class; lower is more diverse)", "",
+            f"{section['scales']} scale(s) at this resolution, up to {section['pairs_per_class']} random pairs per "
+            "class. Synthetic far above real suggests mode collapse.", "",
+            "| class | synthetic | real | synthetic − real |", "|---|---|---|---|", *_rows(section, cells), ""]
+
+
+def _fid_kid_markdown(space: str, section: dict) -> list[str]:
+    def cells(entry: dict) -> list[str]:
+        return [f"{entry['real_images']}/{entry['synthetic_images']}",
+                f"{entry['fid']:.3f}" if "fid" in entry else "—",
+                _mean_std(entry.get("kid"), digits=4)]
+
+    return [f"## FID / KID ({space} features, lower is better)", "",
+            f"FID and KID are computed in the {section['feature_space']}.", "",
+            "| class | images real/synthetic | FID | KID (mean ± std) |", "|---|---|---|---|",
+            *_rows(section, cells), ""]
+
+
+def _memorization_markdown(section: dict) -> list[str]:
+    flagged = section["flagged"]
+    lines = ["## Memorization (nearest training image by SSIM)", "",
+             f"Threshold SSIM {section['threshold']:.4f}: only {section['percentile']:g}% of the "
+             f"{section['heldout_images']} held-out real images (folds {section['heldout_folds']}) are closer than "
+             f"this to a training image. Flagged: {len(flagged)} of {section['synthetic_images']} synthetic images "
+             f"({100 * section['fraction_flagged']:.1f}%; about {section['percentile']:g}% is expected when "
+             "nothing is copied).", ""]
+    if flagged:
+        lines += ["| synthetic id | nearest training id | SSIM |", "|---|---|---|"]
+        lines += [f"| {f['synthetic_id']} | {f['training_id']} | {f['ssim']:.4f} |"
+                  for f in flagged[:FLAGGED_LISTED_IN_MARKDOWN]]
+        if len(flagged) > FLAGGED_LISTED_IN_MARKDOWN:
+            lines.append(f"\n... and {len(flagged) - FLAGGED_LISTED_IN_MARKDOWN} more (see quality.json).")
+        lines.append("")
+    return lines + ["![closest pairs](closest_pairs.png)", ""]
+
+
+def quality_markdown(report: dict) -> str:
+    """quality.md: the report as Markdown tables."""
+    real, synthetic = report["real"], report["synthetic"]
+    lines = ["# Synthetic image quality", "",
+             f"Real: {real['name']} ({real['dataset']}), training folds {real['train_folds']}, "
+             f"{real['training_images']} images, {real['resolution']}x{real['resolution']}x{real['channels']}, "
+             f"fingerprint {real['fingerprint'][:12]}...", "",
+             f"Synthetic: {synthetic['source'] or 'images in memory'}, {synthetic['images']} images "
+             f"({', '.join(f'{name} {count}' for name, count in synthetic['per_class'].items())}).", ""]
+    if "swd" in report:
+        lines += _swd_markdown(report["swd"])
+    if "msssim" in report:
+        lines += _msssim_markdown(report["msssim"])
+    for space, section in report.get("fid_kid", {}).items():
+        lines += _fid_kid_markdown(space, section)
+    if "memorization" in report:
+        lines += _memorization_markdown(report["memorization"])
+    return "\n".join(lines)
