@@ -269,6 +269,7 @@ def train_and_test(train: Examples, validation: Examples, test: Examples, class_
             keras.callbacks.TensorBoard(tensorboard_dir, write_graph=False),
             _progress_logger(label, training.epochs),
         ],
+        shuffle=False,  # the dataset reshuffles itself, reproducibly
         verbose=0,
     )
     if not os.path.isfile(best_weights):

@@ -22,7 +22,8 @@ from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
 
 from tfpgan.atomic import default_permissions, write_json
-from tfpgan.metrics.classification import classification_metrics, mcnemar_test, paired_fold_test, summarize
+from tfpgan.metrics.classification import (MCNEMAR_EXACT_BELOW, classification_metrics, mcnemar_test,
+                                           paired_fold_test, summarize)
 
 # (treatment, baseline), reported when both regimes were evaluated.
 COMPARISONS = (("classic+synthetic", "classic"), ("synthetic", "none"), ("classic", "none"))
@@ -166,7 +167,8 @@ def _comparisons_markdown(report: Mapping[str, Any]) -> list[str]:
         lines.append(f"| {comparison['treatment']} vs {comparison['baseline']} | " + " | ".join(cells) + " |")
     return lines + ["", "Cells: treatment mean - baseline mean over the folds both define, p of the paired t-test "
                     "over those folds. McNemar: pooled test examples matched by id, b = right only with the "
-                    "treatment, c = right only with the baseline (exact binomial test below 25 discordant pairs)."]
+                    "treatment, c = right only with the baseline (exact binomial test below "
+                    f"{MCNEMAR_EXACT_BELOW} discordant pairs)."]
 
 
 def _markdown(report: Mapping[str, Any]) -> str:

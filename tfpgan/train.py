@@ -58,7 +58,10 @@ HELP = {
     "keep_checkpoints": "Number of checkpoints kept.",
     "image_every_kimg": "Image grid (EMA fakes per class next to reals) every this many kimg; 0 = never.",
     "images_per_class": "Images per class in the grid.",
-    "metrics_every_kimg": "SWD of the EMA generator vs the training folds every this many kimg (0 = off).",
+    "metrics_every_kimg": "Log the SWD (x1e3, per level and average) of the EMA generator against the real "
+                          "training folds to TensorBoard every this many kimg, at 16x16 and above (0 = off). Cost: "
+                          "generating --metrics_images fakes plus one SWD, measured by tools.benchmark --what=metrics.",
+    "metrics_images": "Images (fake and real each) per SWD measurement during training.",
     "export": "Export the EMA generator as a SavedModel to LOGDIR/export/generator at the end.",
 }
 MAP_FIELDS = ("batch_per_resolution", "lr_per_resolution")

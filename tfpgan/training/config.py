@@ -55,6 +55,7 @@ class TrainConfig:
     image_every_kimg: float = 10.0
     images_per_class: int = 8
     metrics_every_kimg: float = 0.0
+    metrics_images: int = 512
     export: bool = True
 
     def validate(self) -> None:

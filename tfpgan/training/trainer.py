@@ -19,6 +19,7 @@ from tfpgan.data.dataset_info import read_info
 from tfpgan.data.pipeline import box_downsample, load
 from tfpgan.errors import TfpganError
 from tfpgan.export import export_generator
+from tfpgan.metrics.swd import swd
 from tfpgan.models.networks import Discriminator, Generator, fade_images
 from tfpgan.training import losses, summaries
 from tfpgan.training.checkpoints import by_path, reset_optimizer
@@ -353,6 +354,7 @@ class Trainer:
         next_tick = self._next(c.tick_kimg)
         next_checkpoint = self._next(c.checkpoint_every_kimg)
         next_image = self.kimg if c.image_every_kimg else math.inf
+        next_metrics = self._next(c.metrics_every_kimg)
         while self.kimg < self.total_kimg:
             phase = phase_at(self.phases, self.kimg)
             if int(self.phase_index.numpy()) != phase.index:
@@ -390,6 +392,9 @@ class Trainer:
                     grid = self._image_grid(phase, grid_latents, grid_labels, reals)
                     self._save_grid(grid, phase)
                     next_image = self._next(c.image_every_kimg)
+                if kimg >= next_metrics or (c.metrics_every_kimg and kimg >= self.total_kimg):
+                    self._log_swd(phase)
+                    next_metrics = self._next(c.metrics_every_kimg)
                 if kimg >= next_checkpoint:
                     self.save()
                     next_checkpoint = self._next(c.checkpoint_every_kimg)
@@ -419,6 +424,27 @@ class Trainer:
         logging.info("kimg %7.1f/%.1f | %-16s | %6.1f img/s | D %7.3f G %7.3f GP %6.3f | acc real %.2f | ETA %s",
                      kimg, self.total_kimg, phase.describe(kimg), rate, values["d_loss"], values["g_loss"],
                      values["gp"], values["acc_real"], _duration(eta))
+
+    def _log_swd(self, phase: Phase) -> None:
+        """SWD (x1e3) of EMA fakes vs real training images at the current resolution (>= 16 px)."""
+        if phase.resolution < 16:
+            return
+        count = min(self.config.metrics_images, sum(sum(self.info.fold_counts[f]) for f in self.folds))
+        reals = load(self.config.dataset, folds=self.folds, resolution=phase.resolution, batch_size=count,
+                     shuffle=True, seed=self.config.seed)
+        reals = next(iter(reals))[0].numpy()
+        latents = tf.random.stateless_normal([count, self.config.latent_size], [self.config.seed, 11])
+        labels = tf.random.stateless_uniform([count], [self.config.seed, 13], 0, self.info.num_classes, tf.int32)
+        fakes = np.concatenate([
+            self.generator_ema(latents[i:i + 256], labels[i:i + 256], resolution=phase.resolution,
+                               fading=phase.fading).numpy() for i in range(0, count, 256)])
+        result = swd((fakes + 1.0) / 2.0, (reals + 1.0) / 2.0, seed=self.config.seed)
+        step = int(self.step.numpy())
+        tf.summary.scalar("metrics/swd_average_x1e3", result["average"], step=step)
+        for level, value in result["levels"].items():
+            tf.summary.scalar(f"metrics/swd_{level}px_x1e3", value, step=step)
+        logging.info("SWD x1e3 at kimg %.1f (%d images, %dx%d): average %.1f", self.kimg, count, phase.resolution,
+                     phase.resolution, result["average"])
 
     def _save_grid(self, grid: np.ndarray, phase: Phase) -> None:
         step, kimg = int(self.step.numpy()), self.kimg
