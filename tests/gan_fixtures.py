@@ -1,7 +1,7 @@
-"""Shared GAN-training fixtures: a tiny 16x16 3-class dataset and a tiny TrainConfig.
+"""Shared GAN-training fixtures: a tiny 16x16 3-class dataset, a tiny TrainConfig and one grown 4 -> 16 run.
 
 Test modules load this as a plugin (`pytest_plugins = ("gan_fixtures",)`) so that the session-scoped
-dataset is built once per pytest run.
+fixtures are built once per pytest run, however many modules use them.
 """
 
 from __future__ import annotations
@@ -13,10 +13,14 @@ import pytest
 
 from tfpgan.data.build import BuildOptions, build_dataset
 from tfpgan.data.sources import Item, Source
+from tfpgan.training.checkpoints import by_path
 from tfpgan.training.config import TrainConfig
+from tfpgan.training.trainer import Trainer, TrainingInterrupted
 
 CLASSES = ("stripes", "columns", "checks")
 PER_CLASS, RESOLUTION, FOLDS = 16, 16, 3
+# tiny_config's 5 phases take 4 steps each: step 4 ends the 4x4 phase, step 6 is half-way through the 8x8 fade-in.
+BOUNDARY_STEP, MID_FADE_STEP, TOTAL_STEPS = 4, 6, 20
 
 
 def class_pattern(label: int, index: int, size: int = RESOLUTION) -> np.ndarray:
@@ -45,10 +49,92 @@ def gan_dataset(tmp_path_factory) -> str:
 
 
 def tiny_config(dataset: str, logdir: str, **overrides) -> TrainConfig:
-    """A 4 -> 16 run of 5 phases x 32 images at batch 8 (20 steps), ticks/images/checkpoints every 32 images."""
+    """A 4 -> 16 run of 5 phases x 32 images at batch 8 (20 steps); a tick every 2 steps, an image grid and a
+    checkpoint at the end of every phase; the 2 newest checkpoints kept."""
     config = TrainConfig(dataset=dataset, logdir=logdir, test_fold=0, resolution=16, start_resolution=4,
                          kimg_per_phase=0.032, kimg_per_transition=0.032, batch_per_resolution={4: 8},
                          latent_size=8, fmap_base=64, fmap_max=16, ema_beta=0.9, tick_kimg=0.016,
                          checkpoint_every_kimg=0.032, keep_checkpoints=2, image_every_kimg=0.032,
                          images_per_class=2, strategy="default")
     return dataclasses.replace(config, **overrides)
+
+
+def training_state(trainer: Trainer) -> dict[str, np.ndarray]:
+    """Everything a checkpoint holds, as numpy: G, D and EMA weights, both optimizers' moments, counters."""
+    state = {}
+    for name, variables in (("generator", trainer.generator.variables),
+                            ("discriminator", trainer.discriminator.variables),
+                            ("generator_ema", trainer.generator_ema.variables)):
+        state.update({f"{name}/{key}": v.numpy() for key, v in by_path(variables).items()})
+    for optimizer in (trainer.g_optimizer, trainer.d_optimizer):
+        state.update({key: v.numpy() for key, v in by_path(optimizer.variables, strip_prefix=False).items()})
+    state.update(images_seen=trainer.images_seen.numpy(), step=trainer.step.numpy(), phase=trainer.phase_index.numpy())
+    return state
+
+
+class RecordingTrainer(Trainer):
+    """A Trainer that keeps what tests inspect: its compiled steps, the fade-in α before each step, each tick's
+    losses, the state right after restoring a checkpoint."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.step_functions, self.ticks, self.alphas, self.restored_state = [], [], [], None
+
+    def _make_step(self, phase, global_batch):
+        step_function = super()._make_step(phase, global_batch)
+        self.step_functions.append((phase, step_function))
+        return step_function
+
+    def restore(self) -> bool:
+        resumed = super().restore()
+        if resumed:
+            self.restored_state = training_state(self)
+        return resumed
+
+    def set_alpha(self, alpha: float) -> None:
+        self.alphas.append((int(self.step.numpy()), alpha))
+        super().set_alpha(alpha)
+
+    def _tick(self, phase, values, *args):
+        self.ticks.append((int(self.step.numpy()), values))
+        super()._tick(phase, values, *args)
+
+
+def train_until(config: TrainConfig, stop_step: int) -> tuple[RecordingTrainer, TrainingInterrupted]:
+    """Train `config` (resuming its logdir) until the step counter reaches `stop_step`; expects the interrupt."""
+    trainer = RecordingTrainer(config)
+    with pytest.raises(TrainingInterrupted) as stopped:
+        trainer.train(should_stop=lambda: int(trainer.step.numpy()) >= stop_step)
+    return trainer, stopped.value
+
+
+@dataclasses.dataclass
+class Segment:
+    """One interrupted stretch of a run: its trainer, the interrupt, the newest checkpoint and the state then."""
+
+    trainer: RecordingTrainer
+    interrupt: TrainingInterrupted
+    checkpoint: str
+    state: dict
+
+
+@dataclasses.dataclass
+class GrownRun:
+    """tiny_config trained 4 -> 16: interrupted at a phase boundary, interrupted mid-fade, then resumed to the end."""
+
+    config: TrainConfig
+    segments: list[Segment]
+    trainer: RecordingTrainer
+    summary: dict
+
+
+@pytest.fixture(scope="session")
+def grown_run(gan_dataset, tmp_path_factory) -> GrownRun:
+    config = tiny_config(gan_dataset, str(tmp_path_factory.mktemp("grown") / "run"))
+    segments = []
+    for stop_step in (BOUNDARY_STEP, MID_FADE_STEP):
+        trainer, interrupt = train_until(config, stop_step)
+        segments.append(Segment(trainer, interrupt, trainer.manager.latest_checkpoint, training_state(trainer)))
+    trainer = RecordingTrainer(config)
+    summary = trainer.train()
+    return GrownRun(config, segments, trainer, summary)

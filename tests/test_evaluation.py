@@ -41,17 +41,22 @@ def build_real_dataset(path, size=16):
     return build_dataset(_source(REAL_PER_CLASS, size, seed=0), str(path), BuildOptions(resolution=size, folds=2))
 
 
-def build_synthetic_set(path, real, trained_on_folds, size=32, classes=CLASSES, **generator):
-    """A dataset folder standing for tools.synthesize output; generator=None leaves the metadata out."""
-    build_dataset(_source(SYNTHETIC_PER_CLASS, size, seed=7 + len(str(path)), classes=classes), str(path),
+def generator_metadata(real, trained_on_folds, **changes):
+    """extra["generator"] as tools.synthesize records it."""
+    test_folds = [fold for fold in range(real.folds) if fold not in trained_on_folds]
+    return {"trained_on_folds": trained_on_folds, "dataset_fingerprint": real.fingerprint,
+            "test_fold": test_folds[0] if len(test_folds) == 1 else -1, **changes}
+
+
+def build_synthetic_set(path, generator, size=32, classes=CLASSES):
+    """A dataset folder standing in for tools.synthesize output; generator=None records no metadata."""
+    build_dataset(_source(SYNTHETIC_PER_CLASS, size, seed=7, classes=classes), str(path),
                   BuildOptions(resolution=size, folds=2))
     info_path = os.path.join(path, INFO_FILE)
     with open(info_path, encoding="utf-8") as handle:
         info = json.load(handle)
-    metadata = {"trained_on_folds": trained_on_folds, "dataset_fingerprint": real.fingerprint,
-                "test_fold": next(f for f in range(real.folds) if f not in trained_on_folds), **generator}
-    if generator.get("dataset_fingerprint", "") is not None:
-        info["extra"]["generator"] = {k: v for k, v in metadata.items() if v is not None}
+    if generator is not None:
+        info["extra"]["generator"] = generator
     with open(info_path, "w", encoding="utf-8") as handle:
         json.dump(info, handle)
     return str(path)
@@ -68,45 +73,46 @@ def real(tmp_path_factory):
 
 def test_accepts_a_generator_trained_without_the_test_fold(real, tmp_path):
     _, info = real
-    synthetic = build_synthetic_set(tmp_path / "synthetic", info, trained_on_folds=[1])
+    synthetic = build_synthetic_set(tmp_path / "synthetic", generator_metadata(info, [1]))
     assert check_synthetic_set(synthetic, info, test_fold=0).num_examples == 2 * SYNTHETIC_PER_CLASS
 
 
 def test_refuses_a_generator_trained_on_the_test_fold(real, tmp_path):
     _, info = real
-    synthetic = build_synthetic_set(tmp_path / "synthetic", info, trained_on_folds=[1])
+    synthetic = build_synthetic_set(tmp_path / "synthetic", generator_metadata(info, [1]))
     with pytest.raises(LeakageError, match=r"trained on folds \[1\], which include test fold 1"):
         check_synthetic_set(synthetic, info, test_fold=1)
 
 
 def test_refuses_a_generator_of_another_dataset(real, tmp_path):
     _, info = real
-    synthetic = build_synthetic_set(tmp_path / "synthetic", info, trained_on_folds=[1], dataset_fingerprint="f" * 64)
+    synthetic = build_synthetic_set(tmp_path / "synthetic", generator_metadata(info, [1], dataset_fingerprint="f" * 64))
     with pytest.raises(LeakageError, match="trained on another dataset"):
         check_synthetic_set(synthetic, info, test_fold=0)
 
 
-@pytest.mark.parametrize("generator", [{"dataset_fingerprint": None}, {"trained_on_folds": None}])
-def test_refuses_a_set_without_generator_metadata(real, tmp_path, generator):
+@pytest.mark.parametrize("left_out", ["generator", "trained_on_folds", "dataset_fingerprint"])
+def test_refuses_a_set_without_generator_metadata(real, tmp_path, left_out):
     _, info = real
-    synthetic = build_synthetic_set(tmp_path / "synthetic", info, trained_on_folds=[1], **generator)
+    metadata = {k: v for k, v in generator_metadata(info, [1]).items() if k != left_out}
+    synthetic = build_synthetic_set(tmp_path / "synthetic", None if left_out == "generator" else metadata)
     with pytest.raises(LeakageError, match="no generator metadata"):
         check_synthetic_set(synthetic, info, test_fold=0)
 
 
 def test_refuses_a_set_of_lower_resolution_or_other_classes(real, tmp_path):
     _, info = real
-    small = build_synthetic_set(tmp_path / "small", info, trained_on_folds=[1], size=8)
+    small = build_synthetic_set(tmp_path / "small", generator_metadata(info, [1]), size=8)
     with pytest.raises(DataError, match="resolution 8 is below the real dataset's 16"):
         check_synthetic_set(small, info, test_fold=0)
-    other = build_synthetic_set(tmp_path / "other", info, trained_on_folds=[1], classes=("cyst", "malignant"))
+    other = build_synthetic_set(tmp_path / "other", generator_metadata(info, [1]), classes=("cyst", "malignant"))
     with pytest.raises(DataError, match="classes"):
         check_synthetic_set(other, info, test_fold=0)
 
 
 def test_a_leaky_set_stops_the_evaluation_before_any_work(real, tmp_path):
     dataset, info = real
-    synthetic = build_synthetic_set(tmp_path / "synthetic", info, trained_on_folds=[1])  # fine for fold 0 only
+    synthetic = build_synthetic_set(tmp_path / "synthetic", generator_metadata(info, [1]))  # for fold 0 only
     options = EvaluationOptions(dataset, str(tmp_path / "report"), regimes=("none", "synthetic"),
                                 synthetic=synthetic, training=FAST)
     with pytest.raises(LeakageError, match="test fold 1"):
@@ -144,7 +150,7 @@ def evaluated(real, tmp_path_factory):
     dataset, info = real
     root = tmp_path_factory.mktemp("evaluation")
     for fold in range(info.folds):
-        build_synthetic_set(root / f"gan{fold}" / "synthetic", info, trained_on_folds=[1 - fold])
+        build_synthetic_set(root / f"gan{fold}" / "synthetic", generator_metadata(info, [1 - fold]))
     options = EvaluationOptions(dataset, str(root / "report"), regimes=("none", "synthetic"),
                                 synthetic=str(root / "gan{fold}" / "synthetic"), training=FAST)
     return options, run_evaluation(options)
@@ -191,7 +197,8 @@ def test_report_covers_every_run(evaluated):
 def test_other_settings_are_refused_without_overwrite(evaluated):
     options, _ = evaluated
     changed = dataclasses.replace(options, training=dataclasses.replace(FAST, epochs=2))
-    with pytest.raises(TfpganError, match="other training settings"):
+    runs = r"\(none/fold0, synthetic/fold0, none/fold1, synthetic/fold1\)"
+    with pytest.raises(TfpganError, match=rf"4 finished run\(s\) {runs} were made with other training settings"):
         run_evaluation(changed)
 
 

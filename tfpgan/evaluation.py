@@ -5,19 +5,20 @@ For every selected test fold k and every regime, a fresh classifier trains on th
 * ``none``: the real training images as they are;
 * ``classic``: classic augmentation (rotation, flips, translation, zoom) applied on the fly;
 * ``synthetic``: the real training images plus every image of a synthetic dataset folder;
-* ``classic+synthetic``: both.
+* ``classic+synthetic``: both, the classic augmentation applied to real and synthetic images.
 
 The checkpoint with the lowest validation loss is kept; the validation split is stratified and
 carved from the real training folds only, so it is identical for every regime of a fold. Every
-regime of a fold also starts from the same seed (same initial weights and batch order where the
-data allow), which makes the comparison between regimes a paired one.
+regime of a fold also starts from the same seed (same initial weights), which makes the
+comparison between regimes a paired one.
 
 A synthetic set is refused unless its ``dataset.json`` proves it leak-free: ``extra["generator"]``
 must name the real dataset's fingerprint and the folds the generator was trained on, and those
 must exclude the test fold.
 
-Every finished run writes ``OUTPUT/runs/REGIME/foldK/result.json`` atomically; a later call skips
-finished runs, so an interrupted evaluation resumes where it stopped.
+Every finished run writes ``OUTPUT/runs/REGIME/foldK/result.json`` atomically, with the settings it
+was made with; a later call skips finished runs (and refuses ones made with other settings), so an
+interrupted evaluation resumes where it stopped and regimes or folds can be added later.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ REGIMES = ("none", "classic", "synthetic", "classic+synthetic")
 OPTIMIZERS = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}
 FOLD_PLACEHOLDER = "{fold}"
 GENERATOR_KEYS = ("trained_on_folds", "dataset_fingerprint")
-SETTINGS_FILE = "settings.json"
+RUNS_DIR, TENSORBOARD_DIR = "runs", "tensorboard"
 RESULT_FILE = "result.json"
 BEST_WEIGHTS_FILE = "best.weights.h5"
 
@@ -246,19 +247,20 @@ def _progress_logger(label: str, epochs: int) -> keras.callbacks.Callback:
 
 def train_and_test(train: Examples, validation: Examples, test: Examples, class_names: Sequence[str],
                    training: ClassifierTraining, augmentation: ClassicAugmentation | None, seed: int,
-                   run_dir: str, tensorboard_dir: str, label: str) -> dict[str, Any]:
+                   run_directory: str, tensorboard_dir: str, label: str) -> dict[str, Any]:
     """Train one classifier, keep its best-validation-loss weights and score it on ``test``.
 
-    Writes ``run_dir/best.weights.h5`` and TensorBoard logs; returns classification_metrics of the
+    Writes ``run_directory/best.weights.h5`` and TensorBoard logs (both folders are emptied first); returns classification_metrics of the
     test set (``metrics``), the per-example ``y_true``, ``y_prob``, ``ids`` and a ``training`` record.
     """
     keras.utils.set_random_seed(seed)
     model = build_classifier(training.classifier, train.images.shape[1:], len(class_names), training.weights)
     model.compile(optimizer=OPTIMIZERS[training.optimizer](learning_rate=training.learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    best_weights = os.path.join(run_dir, BEST_WEIGHTS_FILE)
-    os.makedirs(run_dir, exist_ok=True)
-    shutil.rmtree(tensorboard_dir, ignore_errors=True)  # logs of an interrupted attempt
+    for leftovers in (run_directory, tensorboard_dir):  # of an interrupted attempt
+        shutil.rmtree(leftovers, ignore_errors=True)
+    os.makedirs(run_directory)
+    best_weights = os.path.join(run_directory, BEST_WEIGHTS_FILE)
     history = model.fit(
         _training_dataset(train, training.batch_size, seed, augmentation),
         epochs=training.epochs,
@@ -292,34 +294,32 @@ def train_and_test(train: Examples, validation: Examples, test: Examples, class_
     }
 
 
-def _settings(options: EvaluationOptions, real: DatasetInfo) -> dict[str, Any]:
-    """What must not change between a run and its resumption (JSON-normalized)."""
-    return json.loads(json.dumps({
-        "dataset": {"name": real.name, "fingerprint": real.fingerprint, "classes": real.classes,
+def _json_normalized(content: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(content))
+
+
+def run_settings(options: EvaluationOptions, real: DatasetInfo, regime: str,
+                 synthetic: DatasetInfo | None) -> dict[str, Any]:
+    """What a finished run of ``regime`` must have been made with to be reused on resumption."""
+    settings = {"dataset_fingerprint": real.fingerprint, "training": dataclasses.asdict(options.training)}
+    if uses_classic(regime):
+        settings["augmentation"] = dataclasses.asdict(options.augmentation)
+    if uses_synthetic(regime):
+        settings["synthetic_fingerprint"] = synthetic.fingerprint
+    return _json_normalized(settings)
+
+
+def _report_settings(options: EvaluationOptions, real: DatasetInfo) -> dict[str, Any]:
+    settings = {
+        "dataset": {"path": options.dataset, "name": real.name, "fingerprint": real.fingerprint,
                     "resolution": real.resolution, "channels": real.channels, "folds": real.folds},
         "training": dataclasses.asdict(options.training),
-        "augmentation": dataclasses.asdict(options.augmentation),
-        "synthetic": options.synthetic,
-    }))
-
-
-def _prepare_output(output: str, settings: dict[str, Any], overwrite: bool) -> None:
-    """Create the report folder, or check that an existing one was made with the same settings."""
-    settings_path = os.path.join(output, SETTINGS_FILE)
-    if overwrite and os.path.lexists(output):
-        shutil.rmtree(output) if os.path.isdir(output) else os.remove(output)
-    if os.path.isfile(settings_path):
-        with open(settings_path, encoding="utf-8") as handle:
-            previous = json.load(handle)
-        changed = sorted(key for key in settings.keys() | previous.keys() if settings.get(key) != previous.get(key))
-        if changed:
-            raise TfpganError(f"{output} holds runs made with other {', '.join(changed)} settings; pass --overwrite "
-                              "to start fresh or choose another --output")
-    elif os.path.exists(output) and (not os.path.isdir(output) or os.listdir(output)):
-        raise TfpganError(f"{output} exists and is not an evaluation report folder; pass --overwrite to replace it "
-                          "or choose another --output")
-    os.makedirs(output, exist_ok=True)
-    write_json(settings_path, settings)
+    }
+    if any(uses_classic(regime) for regime in options.regimes):
+        settings["augmentation"] = dataclasses.asdict(options.augmentation)
+    if any(uses_synthetic(regime) for regime in options.regimes):
+        settings["synthetic"] = options.synthetic
+    return _json_normalized(settings)
 
 
 def _check_classifier(training: ClassifierTraining, real: DatasetInfo) -> None:
@@ -332,64 +332,110 @@ def _check_classifier(training: ClassifierTraining, real: DatasetInfo) -> None:
     keras.backend.clear_session()
 
 
+def _prepare_output(output: str, overwrite: bool) -> None:
+    """Create the report folder (emptied first with ``overwrite``); refuse a folder holding something else."""
+    if overwrite and os.path.isdir(output):
+        shutil.rmtree(output)
+    runs = os.path.join(output, RUNS_DIR)
+    if os.path.exists(output) and not os.path.isdir(runs) and (not os.path.isdir(output) or os.listdir(output)):
+        raise TfpganError(f"{output} exists and is not an evaluation report folder; choose another --output "
+                          "(or pass --overwrite to replace it)")
+    os.makedirs(runs, exist_ok=True)
+
+
 def run_dir(output: str, regime: str, fold: int) -> str:
-    return os.path.join(output, "runs", regime, f"fold{fold}")
+    """Where the run of ``regime`` on test fold ``fold`` keeps its result and best weights."""
+    return os.path.join(output, RUNS_DIR, regime, f"fold{fold}")
 
 
-def _read_result(path: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
+def _result_path(output: str, regime: str, fold: int) -> str:
+    return os.path.join(run_dir(output, regime, fold), RESULT_FILE)
+
+
+def _read_result(output: str, regime: str, fold: int) -> dict[str, Any]:
+    with open(_result_path(output, regime, fold), encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def _finished_runs(output: str, expected: dict[tuple[str, int], dict[str, Any]]) -> set[tuple[str, int]]:
+    """The runs with a result made with the expected settings; TfpganError if one was made with others."""
+    finished, changed, differing = set(), [], set()
+    for (regime, fold), settings in expected.items():
+        if not os.path.isfile(_result_path(output, regime, fold)):
+            continue
+        recorded = _read_result(output, regime, fold).get("settings", {})
+        keys = {key for key in settings.keys() | recorded.keys() if settings.get(key) != recorded.get(key)}
+        if keys:
+            changed.append(f"{regime}/fold{fold}")
+            differing |= keys
+        else:
+            finished.add((regime, fold))
+    if changed:
+        raise TfpganError(f"{output}: {len(changed)} finished run(s) ({', '.join(changed)}) were made with other "
+                          f"{', '.join(sorted(differing))} settings; pass --overwrite to start fresh or choose "
+                          "another --output")
+    return finished
+
+
+def _run_fold(options: EvaluationOptions, real: DatasetInfo, fold: int, regimes: Sequence[str],
+              real_folds: dict[int, Examples], synthetic_set: str | None,
+              expected: dict[tuple[str, int], dict[str, Any]]) -> None:
+    """Train and test ``regimes`` on test fold ``fold``, all from the same seed and validation split."""
+    seed = fold_seed(options.training.seed, fold)
+    real_train = Examples.concatenate([examples for f, examples in real_folds.items() if f != fold])
+    train, validation = split_validation(real_train, options.training.validation_fraction, seed)
+    test = real_folds[fold]
+    synthetic = None
+    if any(uses_synthetic(regime) for regime in regimes):
+        synthetic = load_examples(synthetic_set, resolution=real.resolution)
+    for regime in regimes:
+        label = f"fold {fold} {regime}"
+        added = synthetic if uses_synthetic(regime) else None
+        logger.info("%s: training on %d real + %d synthetic images, %d validation, %d test", label,
+                    len(train.labels), 0 if added is None else len(added.labels), len(validation.labels),
+                    len(test.labels))
+        result = train_and_test(
+            train if added is None else Examples.concatenate([train, added]), validation, test, real.classes,
+            options.training, options.augmentation if uses_classic(regime) else None, seed,
+            run_dir(options.output, regime, fold),
+            os.path.join(options.output, TENSORBOARD_DIR, regime, f"fold{fold}"), label)
+        result["training"].update(real_images=len(train.labels),
+                                  synthetic_images=0 if added is None else len(added.labels),
+                                  synthetic=None if added is None else synthetic_set)
+        write_json(_result_path(options.output, regime, fold),
+                   {"regime": regime, "fold": fold, "settings": expected[(regime, fold)], **result})
+        logger.info("%s: test accuracy %.3f", label, result["metrics"]["accuracy"])
+        keras.backend.clear_session()
 
 
 def run_evaluation(options: EvaluationOptions) -> dict[str, Any]:
     """Train and test every (regime, fold) not yet finished, then (re)write the report.
 
     Everything that can be checked (dataset, folds, synthetic sets and their leakage, classifier,
-    report folder) is checked before the first training starts. Returns the report (report.json).
+    report folder, settings of finished runs) is checked before the first training starts.
+    Returns the report (the content of report.json).
     """
     real = read_info(options.dataset)
     folds = check_folds(real, options.folds, options.dataset)
-    synthetic_dirs = {}
+    synthetic_sets, synthetic_infos = {}, {}
     if any(uses_synthetic(regime) for regime in options.regimes):
         for fold in folds:
-            synthetic_dirs[fold] = synthetic_dir(options.synthetic, fold)
-            check_synthetic_set(synthetic_dirs[fold], real, fold)
+            synthetic_sets[fold] = synthetic_dir(options.synthetic, fold)
+            synthetic_infos[fold] = check_synthetic_set(synthetic_sets[fold], real, fold)
     _check_classifier(options.training, real)
-    settings = _settings(options, real)
-    _prepare_output(options.output, settings, options.overwrite)
-
-    def result_path(regime: str, fold: int) -> str:
-        return os.path.join(run_dir(options.output, regime, fold), RESULT_FILE)
-
-    runs = [(regime, fold) for fold in folds for regime in options.regimes]
-    pending = [(regime, fold) for regime, fold in runs if not os.path.isfile(result_path(regime, fold))]
-    for regime, fold in runs:
-        if (regime, fold) not in pending:
-            logger.info("fold %d %s: finished earlier, skipping (%s)", fold, regime, result_path(regime, fold))
-    real_folds = {f: load_examples(options.dataset, [f]) for f in range(real.folds)} if pending else {}
-    for fold in sorted({fold for _, fold in pending}):
-        seed = fold_seed(options.training.seed, fold)
-        real_train = Examples.concatenate([real_folds[f] for f in range(real.folds) if f != fold])
-        train, validation = split_validation(real_train, options.training.validation_fraction, seed)
-        synthetic = None
-        for regime in [r for r, f in pending if f == fold]:
-            if uses_synthetic(regime) and synthetic is None:
-                synthetic = load_examples(synthetic_dirs[fold], resolution=real.resolution)
-            label = f"fold {fold} {regime}"
-            regime_train = Examples.concatenate([train, synthetic]) if uses_synthetic(regime) else train
-            logger.info("%s: training on %d real + %d synthetic images, %d validation, %d test", label,
-                        len(train.labels), len(regime_train.labels) - len(train.labels), len(validation.labels),
-                        len(real_folds[fold].labels))
-            result = train_and_test(
-                regime_train, validation, real_folds[fold], real.classes, options.training,
-                options.augmentation if uses_classic(regime) else None, seed,
-                run_dir(options.output, regime, fold),
-                os.path.join(options.output, "tensorboard", regime, f"fold{fold}"), label)
-            result["training"].update(real_images=len(train.labels),
-                                      synthetic_images=len(regime_train.labels) - len(train.labels),
-                                      synthetic=synthetic_dirs.get(fold) if uses_synthetic(regime) else None)
-            write_json(result_path(regime, fold), {"regime": regime, "fold": fold, **result})
-            logger.info("%s: test accuracy %.3f", label, result["metrics"]["accuracy"])
-            keras.backend.clear_session()
-    results = {regime: [_read_result(result_path(regime, fold)) for fold in folds] for regime in options.regimes}
-    return report.write_report(options.output, results, real.classes, settings)
+    expected = {(regime, fold): run_settings(options, real, regime, synthetic_infos.get(fold))
+                for fold in folds for regime in options.regimes}
+    _prepare_output(options.output, options.overwrite)
+    finished = _finished_runs(options.output, expected)
+    for regime, fold in expected:
+        if (regime, fold) in finished:
+            logger.info("fold %d %s: finished earlier, skipping (%s)", fold, regime,
+                        run_dir(options.output, regime, fold))
+    pending_folds = sorted({fold for regime, fold in expected if (regime, fold) not in finished})
+    real_folds = {f: load_examples(options.dataset, [f]) for f in range(real.folds)} if pending_folds else {}
+    for fold in pending_folds:
+        regimes = [regime for regime in options.regimes if (regime, fold) not in finished]
+        _run_fold(options, real, fold, regimes, real_folds, synthetic_sets.get(fold), expected)
+    results = {regime: [_read_result(options.output, regime, fold) for fold in folds]
+               for regime in options.regimes}
+    return report.write_report(options.output, results, real.classes, _report_settings(options, real))

@@ -49,7 +49,7 @@ CACHE_DIR = ".cache"
 MIN_IMAGE_SIZE = {"swd": PATCH_SIZE, "msssim": FILTER_SIZE, "memorization": FILTER_SIZE}
 FLAGGED_LISTED_IN_MARKDOWN = 50
 # Independent random streams of the stages (combined with the seed and a class index).
-_SWD_STREAM, _MSSSIM_STREAM, _KID_STREAM = 1, 2, 3
+_SWD_STREAM, _SWD_FLOOR_STREAM, _MSSSIM_STREAM, _KID_STREAM = 1, 2, 3, 4
 
 
 class LabeledImages(NamedTuple):
@@ -138,11 +138,11 @@ def check_synthetic_format(real: DatasetInfo, where: str, resolution: int, chann
 
 
 def load_synthetic_dataset(synthetic_dir: str, real: DatasetInfo) -> LabeledImages:
-    """Every image of a synthetic dataset folder, at the real dataset's resolution; ids from the records."""
+    """Every image of a synthetic dataset folder (ids from the records), checked against the real dataset."""
     info = read_info(synthetic_dir)
     check_synthetic_format(real, synthetic_dir, info.resolution, info.channels, info.classes)
     logger.info("loading %d synthetic images from %s", info.num_examples, synthetic_dir)
-    return load_labeled_images(synthetic_dir, resolution=real.resolution)
+    return load_labeled_images(synthetic_dir)
 
 
 def resolve_train_folds(metadata: dict, real: DatasetInfo, export_dir: str,
@@ -281,10 +281,10 @@ def _swd_section(real: LabeledImages, synthetic: LabeledImages, classes: Sequenc
     def compare(real_images: np.ndarray, synthetic_images: np.ndarray, stream: int) -> dict:
         if len(real_images) < 2 or len(synthetic_images) < 1:
             return {"skipped": "needs at least 2 real and 1 synthetic image"}
-        rng = np.random.default_rng([seed, _SWD_STREAM, stream])
+        distance = swd(synthetic_images, real_images, seed=np.random.default_rng([seed, _SWD_STREAM, stream]))
+        floor = swd_noise_floor(real_images, seed=np.random.default_rng([seed, _SWD_FLOOR_STREAM, stream]))
         return {"real_images": len(real_images), "synthetic_images": len(synthetic_images),
-                "synthetic_vs_real": _json_swd(swd(synthetic_images, real_images, seed=rng)),
-                "real_vs_real_noise_floor": _json_swd(swd_noise_floor(real_images, seed=rng))}
+                "synthetic_vs_real": _json_swd(distance), "real_vs_real_noise_floor": _json_swd(floor)}
 
     logger.info("SWD: all classes")
     return {"overall": compare(real.images, synthetic.images, 0),

@@ -32,19 +32,6 @@ ID_PREFIX = "synthetic"
 PNG_DIR = "png"
 
 
-def parse_counts(text: str) -> dict[str, int]:
-    """'class:n,class:n,...' -> {class: n}; ValueError on bad syntax, a negative count or a repeated class."""
-    counts: dict[str, int] = {}
-    for entry in text.split(","):
-        name, separator, number = entry.strip().rpartition(":")
-        if not separator or not name or not number.strip().isdigit():
-            raise ValueError(f"expected class:count (count >= 0), got {entry.strip()!r}")
-        if name in counts:
-            raise ValueError(f"class {name!r} given twice")
-        counts[name] = int(number)
-    return counts
-
-
 def read_generator_metadata(export_dir: str) -> dict:
     """The tfpgan.json of an exported generator, checked to hold what synthesis needs."""
     if not os.path.isdir(export_dir):
@@ -73,8 +60,9 @@ def training_counts(metadata: dict) -> dict[str, int]:
     except DataError as error:
         raise TfpganError(f"cannot count the generator's training images: {error}") from None
     if info.fingerprint != metadata["dataset_fingerprint"]:
-        raise TfpganError(f"{dataset}: changed since the generator was trained (fingerprint {info.fingerprint[:12]}..., "
-                          f"expected {str(metadata['dataset_fingerprint'])[:12]}...): cannot count its training images")
+        raise TfpganError(f"{dataset}: changed since the generator was trained (fingerprint "
+                          f"{info.fingerprint[:12]}..., expected {str(metadata['dataset_fingerprint'])[:12]}...): "
+                          f"cannot count its training images")
     if info.classes != metadata["classes"]:
         raise TfpganError(f"{dataset}: classes {info.classes} differ from the generator's {metadata['classes']}")
     folds = check_folds(info, metadata["trained_on_folds"], dataset)
@@ -96,7 +84,8 @@ def synthesis_counts(metadata: dict, mode: str, target: int | dict[str, int]) ->
     elif mode == "counts":
         unknown = [name for name in target if name not in classes]
         if unknown:
-            raise TfpganError(f"unknown class(es) {', '.join(unknown)}; the generator's classes are {', '.join(classes)}")
+            raise TfpganError(f"unknown class(es) {', '.join(unknown)}; the generator's classes are "
+                              f"{', '.join(classes)}")
         counts = {name: target.get(name, 0) for name in classes}
     else:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -116,7 +105,7 @@ def class_latents(seed: int, label: int, count: int, latent_size: int) -> np.nda
     return np.random.default_rng([seed, label]).standard_normal((count, latent_size), dtype=np.float32)
 
 
-def to_uint8(images: np.ndarray) -> np.ndarray:
+def unit_to_uint8(images: np.ndarray) -> np.ndarray:
     """float images in [0, 1] -> uint8 (rounded, clipped)."""
     return np.round(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
 
@@ -132,7 +121,7 @@ def generate(serve, latents: np.ndarray, labels: np.ndarray, shape: tuple[int, i
         batch = batch["images"].numpy()
         if batch.shape[1:] != shape:
             raise TfpganError(f"the generator outputs {batch.shape[1:]} images, its metadata says {shape}")
-        images[start:stop] = to_uint8(batch)
+        images[start:stop] = unit_to_uint8(batch)
         logging.info("synthesized %d/%d images (%.1f img/s)", stop, len(labels),
                      stop / max(time.monotonic() - started, 1e-9))
     return images
@@ -147,7 +136,7 @@ def write_pngs(directory: str, images: np.ndarray, ids: list[str]) -> None:
 
 
 def synthesize(export_dir: str, output: str, mode: str, target: int | dict[str, int], seed: int = 0,
-               batch_size: int = 64, png: bool = False, overwrite: bool = False, name: str = "") -> DatasetInfo:
+               batch_size: int = 64, png: bool = False, overwrite: bool = False) -> DatasetInfo:
     """Generate the images `mode`/`target` ask for (see `synthesis_counts`) and write them to the dataset folder
     `output` atomically (with `png`, also output/png/CLASS/NNNNNN.png). Same seed, same images."""
     if seed < 0 or batch_size < 1:
@@ -171,11 +160,11 @@ def synthesize(export_dir: str, output: str, mode: str, target: int | dict[str, 
     extra = {"generator": metadata, "synthesis": {"mode": mode, "target": target, "seed": seed, "counts": counts}}
     try:
         with atomic_directory(output, overwrite) as staging:
-            info = write_dataset(source, staging, options, name or os.path.basename(os.path.abspath(output)),
-                                 extra=extra, allow_empty_classes=True)
+            info = write_dataset(source, staging, options, os.path.basename(os.path.abspath(output)), extra=extra,
+                                 allow_empty_classes=True)
             if png:
                 write_pngs(os.path.join(staging, PNG_DIR), images, ids)
-    except OSError as error:
+    except (OSError, tf.errors.OpError) as error:
         raise DataError(f"cannot write {output}: {error}") from None
     return info
 

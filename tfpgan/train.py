@@ -18,7 +18,6 @@ from tfpgan.data.dataset_info import is_power_of_two
 from tfpgan.errors import TfpganError
 from tfpgan.training.config import TrainConfig
 from tfpgan.training.schedule import parse_resolution_map
-from tfpgan.training.trainer import Trainer, TrainingInterrupted
 
 HELP = {
     "dataset": "Dataset folder made by tools.build_dataset.",
@@ -119,6 +118,7 @@ def config_from_flags(values, **overrides) -> TrainConfig:
 def run_training(config: TrainConfig) -> dict:
     """Train with SIGINT/SIGTERM handled; returns the trainer's summary."""
     from tfpgan.training.interrupt import StopRequest
+    from tfpgan.training.trainer import Trainer  # imports TensorFlow: not needed to parse and check flags
 
     trainer = Trainer(config)
     with StopRequest().installed() as stop:
@@ -130,6 +130,8 @@ def main(argv):
     for name in REQUIRED:
         if not getattr(flags.FLAGS, name):
             raise TfpganError(f"--{name} is required")
+    from tfpgan.training.trainer import TrainingInterrupted
+
     try:
         summary = run_training(config_from_flags(flags.FLAGS))
     except TrainingInterrupted as stopped:

@@ -10,13 +10,16 @@ import platform
 import tempfile
 import time
 
-from absl import flags
+from absl import flags, logging
 
 from tfpgan import cli
 
 flags.DEFINE_enum("what", "pipeline", ["pipeline", "train", "metrics"], "What to measure.")
 flags.DEFINE_integer("batch_size", 64, "Batch size of the pipeline benchmark.")
 flags.DEFINE_float("seconds", 5.0, "Measuring time per configuration, after warm-up.", lower_bound=0.5)
+flags.DEFINE_list("train_flagfiles", ["flags/quickstart.cfg", "flags/elpv64.cfg"],
+                  "Training flagfiles measured by --what=train.")
+flags.DEFINE_integer("train_max_resolution", 64, "--what=train measures the stable phases up to this resolution.")
 FLAGS = flags.FLAGS
 
 
@@ -66,7 +69,55 @@ def benchmark_pipeline() -> dict:
     return {"what": "pipeline", "data": "elpv (2,624 images; folds 0,1 read)", "results": results}
 
 
-BENCHMARKS = {"pipeline": benchmark_pipeline}
+def train_config_from_flagfile(flagfile: str, **overrides):
+    """The TrainConfig a training flagfile describes (other training flags at their defaults)."""
+    from tfpgan.train import HELP, config_from_flags
+
+    for name in HELP:
+        FLAGS[name].unparse()
+    args = FLAGS.read_flags_from_files([f"--flagfile={flagfile}"])
+    FLAGS(["benchmark"] + args, known_only=True)
+    return config_from_flags(FLAGS, **overrides)
+
+
+def benchmark_train() -> dict:
+    """Training images/s per resolution (G+D steps with gradient penalty) for the quickstart and 64x64 configs,
+    with and without XLA; the step is compiled and warmed up before timing."""
+    import tensorflow as tf
+
+    from tfpgan.data.build import BuildOptions, build_dataset
+    from tfpgan.data.sources import open_source
+    from tfpgan.training.trainer import Trainer
+
+    results = []
+    with tempfile.TemporaryDirectory() as scratch:
+        dataset = os.path.join(scratch, "elpv64")
+        build_dataset(open_source("elpv"), dataset, BuildOptions(resolution=64, folds=3))
+        for flagfile in FLAGS.train_flagfiles:
+            for jit in (False, True):
+                config = train_config_from_flagfile(flagfile, dataset=dataset, jit_compile=jit, export=False,
+                                                    logdir=os.path.join(scratch, f"run{len(results)}"))
+                trainer = Trainer(config, strategy=tf.distribute.get_strategy())
+                for phase in (p for p in trainer.phases if not p.fading and p.resolution <= FLAGS.train_max_resolution):
+                    run, batch = trainer.phase_runner(phase)
+                    steps_per_s = rate(_StepIterator(run), 1, FLAGS.seconds, warmup=2)
+                    results.append({"config": flagfile, "jit_compile": jit, "resolution": phase.resolution,
+                                    "global_batch": batch, "img_per_s": round(steps_per_s * batch, 1)})
+                    logging.info("%s", results[-1])
+    return {"what": "train", "data": "elpv at 64x64, stable phases", "results": results}
+
+
+class _StepIterator:
+    """Adapts a step callable to the iterator protocol used by rate()."""
+
+    def __init__(self, run):
+        self.run = run
+
+    def __next__(self):
+        return {k: float(v) for k, v in self.run().items()}
+
+
+BENCHMARKS = {"pipeline": benchmark_pipeline, "train": benchmark_train}
 
 
 def main(argv):

@@ -106,7 +106,7 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS, skip: Collection[s
            "moved in from outside the image are filled.")
     define("bool", "overwrite", False, "Delete an existing report folder and start fresh (default: resume it).")
 
-    validate("dataset", lambda d: os.path.isdir(d), "--dataset must be a dataset folder made by tools.build_dataset")
+    validate("dataset", lambda d: d is None or os.path.isdir(d), "--dataset must be a dataset folder made by tools.build_dataset")
     validate("output", lambda o: bool(o) and not os.path.isfile(o), "--output must be a folder path, not a file")
     validate("regimes", _parses(parse_regimes), f"--regimes must be distinct names among {', '.join(REGIMES)}")
     validate("synthetic", lambda s: s is None or bool(s.strip()), "--synthetic must not be empty")

@@ -13,7 +13,6 @@ import os
 from absl import flags
 
 from tfpgan import cli
-from tfpgan.synthesis import parse_counts, synthesize, training_counts
 
 MODE_FLAGS = ("per_class", "balance_to", "counts")
 
@@ -37,6 +36,19 @@ flags.register_validator("generator", lambda path: bool(path) and os.path.isdir(
 flags.register_validator("output", bool, "--output must not be empty")
 
 
+def parse_counts(text: str) -> dict[str, int]:
+    """'class:n,class:n,...' -> {class: n}; ValueError on bad syntax, a negative count or a repeated class."""
+    counts: dict[str, int] = {}
+    for entry in text.split(","):
+        name, separator, number = entry.strip().rpartition(":")
+        if not separator or not name or not number.strip().isdigit():
+            raise ValueError(f"expected class:count (count >= 0), got {entry.strip()!r}")
+        if name in counts:
+            raise ValueError(f"class {name!r} given twice")
+        counts[name] = int(number)
+    return counts
+
+
 def _valid_counts(text):
     if text is None:
         return True
@@ -54,6 +66,8 @@ flags.register_multi_flags_validator(
 
 def main(argv):
     del argv
+    from tfpgan.synthesis import synthesize, training_counts  # here: flag errors come before TensorFlow loads
+
     mode = next(name for name in MODE_FLAGS if FLAGS[name].value is not None)
     target = parse_counts(FLAGS.counts) if mode == "counts" else FLAGS[mode].value
     info = synthesize(FLAGS.generator, FLAGS.output, mode, target, seed=FLAGS.seed, batch_size=FLAGS.batch_size,

@@ -113,6 +113,7 @@ class Trainer:
 
     def _build(self) -> None:
         c = self.config
+        keras.utils.set_random_seed(c.seed)  # reproducible initial weights
         self.generator = self._networks()
         self.generator_ema = self._networks("_ema")
         self.discriminator = Discriminator(self.info.num_classes, channels=self.info.channels,
@@ -231,6 +232,19 @@ class Trainer:
                     for k, v in per_replica.items()}
 
         return train_step
+
+    def phase_runner(self, phase: Phase) -> tuple[Callable[[], dict], int]:
+        """(run one training step of `phase` at its start α, global batch): for benchmarks and tests."""
+        global_batch = self.batch_size(phase.resolution) * self.replicas
+        step_fn, iterator = self._make_step(phase, global_batch), self._dataset(phase, int(self.step.numpy()))
+        self.set_alpha(phase.alpha(phase.start_kimg))
+
+        def run() -> dict:
+            metrics = step_fn(iterator, self.step)
+            self.step.assign_add(1)
+            return metrics
+
+        return run, global_batch
 
     def _dataset(self, phase: Phase, step: int):
         per_replica = self.batch_size(phase.resolution)
@@ -470,7 +484,7 @@ def export_checkpoint(logdir: str, checkpoint: str | None = None) -> tuple[str, 
     if not os.path.isfile(path):
         raise TfpganError(f"{logdir}: no config.json (not a tfpgan training run)")
     with open(path, encoding="utf-8") as handle:
-        config = TrainConfig(**json.load(handle))
+        config = TrainConfig(**{**json.load(handle), "logdir": logdir})  # the run folder may have moved
     trainer = Trainer(config, strategy=tf.distribute.get_strategy())
     checkpoint = checkpoint or trainer.manager.latest_checkpoint
     if checkpoint is None:

@@ -1,0 +1,209 @@
+"""Tests for tfpgan.quality: SWD with its noise floor, the cached domain classifier, memorization, generators."""
+import json
+import logging
+import os
+
+import matplotlib.image
+import numpy as np
+import pytest
+import scipy.ndimage
+
+from tfpgan import quality
+from tfpgan.data.build import BuildOptions, build_dataset
+from tfpgan.data.dataset_info import DatasetInfo, read_info
+from tfpgan.data.sources import Item, Source
+from tfpgan.errors import DataError
+from tfpgan.export import export_generator
+from tfpgan.models.networks import Generator
+from tfpgan.quality import LabeledImages, QualityOptions
+
+CLASSES = ("cyst", "metastasis")
+SIZE = 16
+PER_CLASS = 20
+FAST = dict(classifier_epochs=1, kid_subsets=10, msssim_pairs=50)
+
+
+def structured_images(count: int, size: int, seed: int, label: int) -> np.ndarray:
+    """uint8 [count, size, size, 1] smooth random fields; the class sets the smoothness."""
+    noise = np.random.default_rng(seed).standard_normal((count, size, size, 1))
+    fields = scipy.ndimage.gaussian_filter(noise, sigma=(0, 1.0 + label, 1.0 + label, 0))
+    low, high = fields.min(axis=(1, 2, 3), keepdims=True), fields.max(axis=(1, 2, 3), keepdims=True)
+    return np.round(255 * (fields - low) / (high - low)).astype(np.uint8)
+
+
+def build_images_dataset(folder: str, images_per_class: list[np.ndarray], ids_per_class: list[list[str]],
+                         resolution: int) -> DatasetInfo:
+    """A 2-fold dataset folder from uint8 images in memory."""
+    items = [Item(image_id, label, lambda pixels=pixels: pixels)
+             for label, (images, ids) in enumerate(zip(images_per_class, ids_per_class))
+             for pixels, image_id in zip(images, ids)]
+    return build_dataset(Source("memory", CLASSES, items), folder,
+                         BuildOptions(resolution=resolution, folds=2, seed=0))
+
+
+def build_real_dataset(folder: str) -> DatasetInfo:
+    images = [structured_images(PER_CLASS, SIZE, seed=label, label=label) for label in range(len(CLASSES))]
+    return build_images_dataset(folder, images, [[f"{name}/{i:03d}" for i in range(PER_CLASS)] for name in CLASSES],
+                                SIZE)
+
+
+def as_uint8(images: np.ndarray) -> np.ndarray:
+    return np.round(255 * images).astype(np.uint8)
+
+
+def upsample(images: np.ndarray, factor: int = 2) -> np.ndarray:
+    return np.repeat(np.repeat(images, factor, axis=1), factor, axis=2)
+
+
+def export_tiny_generator(export_dir: str, info: DatasetInfo, resolution: int = 2 * SIZE, **metadata) -> None:
+    generator = Generator(info.num_classes, latent_size=8, channels=info.channels, max_resolution=resolution,
+                          fmap_base=64, fmap_max=16)
+    export_generator(generator, resolution, {
+        "classes": info.classes, "resolution": resolution, "channels": info.channels, "latent_size": 8,
+        "trained_on_folds": [0], "dataset_name": info.name, "dataset_fingerprint": info.fingerprint, **metadata,
+    }, export_dir)
+
+
+@pytest.fixture(scope="module", name="real_dir")
+def fixture_real_dir(tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("quality") / "real")
+    build_real_dataset(folder)
+    return folder
+
+
+@pytest.fixture(scope="module", name="training")
+def fixture_training(real_dir):
+    return quality.load_labeled_images(real_dir, [0])
+
+
+def synthetic_with_planted_copy(training: LabeledImages, copied: int) -> LabeledImages:
+    """12 new images per class at twice the real resolution, plus one exact (upsampled) copy of a training image."""
+    fresh = [structured_images(12, 2 * SIZE, seed=50 + label, label=label) for label in range(len(CLASSES))]
+    images = np.concatenate([*fresh, upsample(as_uint8(training.images[copied:copied + 1]))]).astype(np.float32) / 255
+    labels = np.array([0] * 12 + [1] * 12 + [training.labels[copied]])
+    return LabeledImages(images, labels, [f"new{i:02d}" for i in range(24)] + ["planted-copy"])
+
+
+def test_planted_copy_is_flagged_by_id_in_json_and_markdown(real_dir, training, tmp_path):
+    synthetic = synthetic_with_planted_copy(training, copied=3)
+    result = quality.measure_quality(real_dir, [0], synthetic, QualityOptions(metrics=("memorization",)), "test set")
+    output = str(tmp_path / "report")
+    quality.write_quality_report(result, output)
+
+    report = json.load(open(os.path.join(output, "quality.json")))
+    memorization = report["memorization"]
+    assert memorization["flagged_ids"][0] == "planted-copy"
+    assert memorization["flagged"][0]["training_id"] == training.ids[3]
+    assert memorization["flagged"][0]["ssim"] == pytest.approx(1.0, abs=1e-5)
+    assert memorization["threshold"] < 0.99 and memorization["fraction_flagged"] < 0.5
+    assert memorization["heldout_folds"] == [1] and memorization["heldout_images"] == 2 * PER_CLASS - len(training.ids)
+    assert set(report) == {"real", "synthetic", "options", "memorization"}
+    assert report["synthetic"]["resolution"] == 2 * SIZE and report["real"]["train_folds"] == [0]
+    markdown = open(os.path.join(output, "quality.md")).read()
+    assert f"| planted-copy | {training.ids[3]} | 1.0000 |" in markdown
+    assert f"Threshold SSIM {memorization['threshold']:.4f}" in markdown
+    assert matplotlib.image.imread(os.path.join(output, "closest_pairs.png")).ndim == 3
+    assert sorted(os.listdir(tmp_path)) == ["report"]
+
+
+def test_swd_reports_the_real_vs_real_noise_floor(real_dir, training):
+    levels = np.random.default_rng(0).random((24, 1, 1, 1), dtype=np.float32)
+    flat = LabeledImages(np.broadcast_to(levels, (24, SIZE, SIZE, 1)), np.repeat([0, 1], 12),
+                         [str(i) for i in range(24)])
+    options = QualityOptions(metrics=("swd",))
+
+    far = quality.measure_quality(real_dir, [0], flat, options).report["swd"]
+    near = quality.measure_quality(real_dir, [0], training, options).report["swd"]
+
+    for entry in (far["overall"], *far["per_class"].values()):
+        floor = entry["real_vs_real_noise_floor"]
+        assert list(floor["levels"]) == [str(SIZE)] and floor["average"] > 0
+    assert far["per_class"]["cyst"]["real_images"] + far["per_class"]["metastasis"]["real_images"] == len(training.ids)
+    floor = far["overall"]["real_vs_real_noise_floor"]["average"]
+    assert near["overall"]["real_vs_real_noise_floor"]["average"] == floor  # independent of the synthetic set
+    assert near["overall"]["synthetic_vs_real"]["average"] < floor < far["overall"]["synthetic_vs_real"]["average"] / 2
+
+
+def test_msssim_diversity_compares_synthetic_with_real_per_class(real_dir, training):
+    collapsed = LabeledImages(np.repeat(training.images[:1], 10, axis=0), np.zeros(10, int), list("abcdefghij"))
+    section = quality.measure_quality(real_dir, [0], collapsed, QualityOptions(metrics=("msssim",))).report["msssim"]
+    cyst, metastasis = section["per_class"]["cyst"], section["per_class"]["metastasis"]
+    assert cyst["synthetic"]["mean"] == pytest.approx(1.0) and cyst["real"]["mean"] < 0.9
+    assert metastasis["synthetic"] is None and metastasis["real"]["images"] > 1
+
+
+def test_feature_classifier_is_trained_once_then_reused(tmp_path, monkeypatch):
+    real_dir = str(tmp_path / "real")
+    info = build_real_dataset(real_dir)
+    synthetic = quality.load_labeled_images(real_dir, [1])
+    options = QualityOptions(metrics=("fid", "kid"), min_images_per_class=5, **FAST)
+
+    first = quality.measure_quality(real_dir, [0], synthetic, options).report["fid_kid"]["domain"]
+    monkeypatch.setattr(quality, "build_classifier", lambda *args, **kwargs: pytest.fail("retrained"))
+    second = quality.measure_quality(real_dir, [0], synthetic, options).report["fid_kid"]["domain"]
+
+    assert (first["classifier_reused"], second["classifier_reused"]) == (False, True)
+    assert first["classifier_file"] == second["classifier_file"] == quality.classifier_cache_path(
+        real_dir, info, [0], "cnn")
+    assert os.listdir(os.path.join(real_dir, ".cache")) == [os.path.basename(first["classifier_file"])]
+    assert info.fingerprint[:16] in first["classifier_file"]
+    assert quality.classifier_cache_path(real_dir, info, [1], "cnn") != first["classifier_file"]
+    assert "not Inception" in first["feature_space"]
+    for key in ("overall", "per_class"):
+        assert first[key] == second[key]
+    assert first["overall"]["fid"] >= 0 and set(first["overall"]["kid"]) == {"mean", "std"}
+    assert set(first["per_class"]["cyst"]) == {"real_images", "synthetic_images", "fid", "kid"}
+
+
+def test_per_class_feature_distances_need_enough_images(real_dir, training):
+    options = QualityOptions(metrics=("fid",), min_images_per_class=PER_CLASS, **FAST)
+    section = quality.measure_quality(real_dir, [0], training, options).report["fid_kid"]["domain"]
+    assert "fid" in section["overall"] and "kid" not in section["overall"]
+    assert all("skipped" in entry for entry in section["per_class"].values())
+
+
+def test_generator_folds_come_from_its_metadata_for_the_same_dataset_only(real_dir, caplog):
+    info = read_info(real_dir)
+    metadata = {"dataset_name": info.name, "dataset_fingerprint": info.fingerprint, "trained_on_folds": [1]}
+    assert quality.resolve_train_folds(metadata, info, "gen") == [1]
+
+    other = {**metadata, "dataset_name": "lesions", "dataset_fingerprint": "f" * 64}
+    with pytest.raises(DataError, match="fingerprint") as error:
+        quality.resolve_train_folds(other, info, "gen")
+    assert "lesions" in str(error.value) and "\n" not in str(error.value)
+    with caplog.at_level(logging.WARNING):
+        assert quality.resolve_train_folds(other, info, "gen", folds=[0]) == [0]
+    assert "fingerprints differ" in caplog.text
+
+
+def test_incompatible_synthetic_images_give_one_error(real_dir):
+    info = read_info(real_dir)
+    small_rgb = LabeledImages(np.zeros((4, SIZE // 2, SIZE // 2, 3), np.float32), np.zeros(4, int), list("abcd"))
+    with pytest.raises(DataError) as error:
+        quality.measure_quality(real_dir, [0], small_rgb, QualityOptions(metrics=("swd",)), "small.npz")
+    message = str(error.value)
+    assert message.startswith("small.npz: cannot be compared") and "resolution 8" in message
+    assert "3 channel(s)" in message and "\n" not in message
+    with pytest.raises(DataError, match="classes"):
+        quality.check_synthetic_format(info, "synthetic", SIZE, 1, ["cyst", "hemangioma"])
+
+
+def test_memorization_needs_a_heldout_fold(real_dir, training):
+    with pytest.raises(DataError, match="held-out"):
+        quality.measure_quality(real_dir, [0, 1], training, QualityOptions(metrics=("memorization",)))
+
+
+def test_generated_images_are_class_balanced_and_seeded(real_dir, tmp_path):
+    export_dir = str(tmp_path / "generator")
+    export_tiny_generator(export_dir, read_info(real_dir))
+
+    images, metadata = quality.generate_images(export_dir, per_class=3, seed=5, batch_size=2)
+    again, _ = quality.generate_images(export_dir, per_class=3, seed=5)
+    other, _ = quality.generate_images(export_dir, per_class=3, seed=6)
+
+    assert images.images.shape == (6, 2 * SIZE, 2 * SIZE, 1) and metadata["trained_on_folds"] == [0]
+    assert images.images.min() >= 0.0 and images.images.max() <= 1.0
+    assert images.labels.tolist() == [0, 0, 0, 1, 1, 1]
+    assert images.ids[:2] == ["generated/cyst/00000", "generated/cyst/00001"] and len(set(images.ids)) == 6
+    np.testing.assert_allclose(again.images, images.images, atol=1e-6)
+    assert not np.allclose(other.images, images.images)
