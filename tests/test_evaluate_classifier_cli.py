@@ -43,10 +43,16 @@ def test_flags_become_options(tmp_path):
     assert options.augmentation.zoom == 0
 
 
-def test_skipped_flags_are_left_to_the_caller():
-    values = flags.FlagValues()
-    evaluate_classifier.define_flags(values, skip={"dataset"})
-    assert "dataset" not in values and "classifier_epochs" in values
+def test_skipped_flags_are_left_to_the_caller_and_overridden():
+    shared = ("dataset", "output", "synthetic", "overwrite")
+    values = _parse("--regimes=none,synthetic", "--classifier_epochs=2", skip=shared)
+    assert not any(name in values for name in shared)
+    options = evaluate_classifier.options_from_flags(values, dataset="data", output="out",
+                                                     synthetic="gan/fold{fold}", overwrite=False)
+    assert (options.dataset, options.output, options.synthetic) == ("data", "out", "gan/fold{fold}")
+    assert options.regimes == ("none", "synthetic") and options.training.epochs == 2
+    with pytest.raises(TypeError, match="unknown override"):
+        evaluate_classifier.options_from_flags(values, dataset="data", output="out", epochs=3)
 
 
 @pytest.mark.parametrize("bad, message", [

@@ -10,7 +10,7 @@ import pytest
 
 from test_quality import CLASSES, SIZE, as_uint8, build_images_dataset, build_real_dataset, export_tiny_generator
 from test_quality import structured_images, upsample
-from tfpgan import quality
+from tfpgan import quality, synthesis
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = ["--quality_classifier_epochs=1", "--kid_subsets=10", "--msssim_pairs=50"]
@@ -39,8 +39,11 @@ def fixture_runs(tmp_path_factory):
     metadata_path = os.path.join(foreign, "tfpgan.json")
     metadata = json.load(open(metadata_path))
     json.dump({**metadata, "dataset_name": "other", "dataset_fingerprint": "0" * 64}, open(metadata_path, "w"))
+    synthesized = str(tmp / "synthesized")
+    synthesis.synthesize(generator, synthesized, "per_class", 3)
     commands = {
         "synthetic": [f"--synthetic={synthetic}", "--folds=0", *FAST],
+        "synthesized": [f"--synthetic={synthesized}", "--metrics=swd"],
         "generator": [f"--generator={generator}", "--num=4", "--metrics=swd,memorization"],
         "foreign_generator": [f"--generator={foreign}", "--num=4"],
         "bad_metric": [f"--synthetic={synthetic}", "--folds=0", "--metrics=swd,inception_score"],
@@ -86,7 +89,16 @@ def test_generator_is_sampled_with_its_training_folds(runs):
     assert content["synthetic"]["resolution"] == 2 * SIZE
     assert set(content) == {"real", "synthetic", "options", "swd", "memorization"}
     assert len(content["memorization"]["flagged_ids"]) <= content["memorization"]["synthetic_images"] == 8
-    assert "generating 4 images of class metastasis (2/2)" in stderr
+    assert "synthesized 8/8 images" in stderr
+    assert all(image_id.startswith("synthetic/") for image_id in content["memorization"]["flagged_ids"])
+
+
+def test_folds_default_to_those_a_synthesized_set_records(runs):
+    tmp, results = runs
+    returncode, _, stderr = results["synthesized"]
+    assert returncode == 0, stderr
+    content = report(tmp, "synthesized")
+    assert content["real"]["train_folds"] == [0] and content["synthetic"]["images"] == 3 * len(CLASSES)
 
 
 @pytest.mark.parametrize("key, message", [

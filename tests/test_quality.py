@@ -204,6 +204,6 @@ def test_generated_images_are_class_balanced_and_seeded(real_dir, tmp_path):
     assert images.images.shape == (6, 2 * SIZE, 2 * SIZE, 1) and metadata["trained_on_folds"] == [0]
     assert images.images.min() >= 0.0 and images.images.max() <= 1.0
     assert images.labels.tolist() == [0, 0, 0, 1, 1, 1]
-    assert images.ids[:2] == ["generated/cyst/00000", "generated/cyst/00001"] and len(set(images.ids)) == 6
+    assert images.ids[:2] == ["synthetic/cyst/000000", "synthetic/cyst/000001"] and len(set(images.ids)) == 6
     np.testing.assert_allclose(again.images, images.images, atol=1e-6)
     assert not np.allclose(other.images, images.images)

@@ -52,9 +52,13 @@ def atomic_directory(path: str, overwrite: bool = False):
 
 def write_json(path: str, content) -> None:
     """Write JSON atomically (temporary file + rename)."""
+    write_text(path, json.dumps(content, indent=2) + "\n")
+
+
+def write_text(path: str, text: str) -> None:
+    """Write a text file atomically (temporary file + rename)."""
     temporary = f"{path}.tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(content, handle, indent=2)
-        handle.write("\n")
+        handle.write(text)
     default_permissions(temporary)
     os.replace(temporary, path)

@@ -250,8 +250,9 @@ def train_and_test(train: Examples, validation: Examples, test: Examples, class_
                    run_directory: str, tensorboard_dir: str, label: str) -> dict[str, Any]:
     """Train one classifier, keep its best-validation-loss weights and score it on ``test``.
 
-    Writes ``run_directory/best.weights.h5`` and TensorBoard logs (both folders are emptied first); returns classification_metrics of the
-    test set (``metrics``), the per-example ``y_true``, ``y_prob``, ``ids`` and a ``training`` record.
+    Writes ``run_directory/best.weights.h5`` and TensorBoard logs (both folders are emptied first).
+    Returns classification_metrics of the test set (``metrics``), the per-example ``y_true``,
+    ``y_prob``, ``ids`` and a ``training`` record.
     """
     keras.utils.set_random_seed(seed)
     model = build_classifier(training.classifier, train.images.shape[1:], len(class_names), training.weights)

@@ -29,6 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfpgan import synthesis
 from tfpgan.atomic import atomic_directory, default_permissions
 from tfpgan.data.dataset_info import DatasetInfo, read_info
 from tfpgan.data.pipeline import box_downsample, check_folds, load
@@ -159,7 +160,9 @@ def resolve_train_folds(metadata: dict, real: DatasetInfo, export_dir: str,
                             f"(fingerprint {str(metadata.get('dataset_fingerprint'))[:12]}...), not on {real.name} "
                             f"(fingerprint {real.fingerprint[:12]}...); pass the dataset it was trained on, "
                             f"or --folds to compare anyway")
-        folds = metadata["trained_on_folds"]
+        folds = metadata.get("trained_on_folds")
+        if folds is None:
+            raise DataError(f"{export_dir}: the generator's metadata has no trained_on_folds; pass --folds")
     elif not same_dataset:
         logger.warning("%s was trained on another dataset than %s (fingerprints differ)", export_dir, real.name)
     elif sorted(folds) != sorted(metadata.get("trained_on_folds", [])):
@@ -169,23 +172,21 @@ def resolve_train_folds(metadata: dict, real: DatasetInfo, export_dir: str,
 
 
 def generate_images(export_dir: str, per_class: int, seed: int, batch_size: int = 64) -> tuple[LabeledImages, dict]:
-    """`per_class` images of every class from an exported generator (seeded latents), and its metadata.
+    """`per_class` images of every class from an exported generator, and its metadata.
 
-    Images come at the generator's resolution, in [0, 1]; ids are ``generated/CLASS/INDEX``.
+    The images and ids are those `tfpgan.synthesis.synthesize` writes for mode per_class with the same seed
+    (uint8-quantized as stored there, then in [0, 1]), at the generator's resolution.
     """
-    serve, metadata = load_generator(export_dir)
-    rng = np.random.default_rng(seed)
-    images, labels, ids = [], [], []
-    for label, name in enumerate(metadata["classes"]):
-        logger.info("generating %d images of class %s (%d/%d)", per_class, name, label + 1, len(metadata["classes"]))
-        latents = rng.standard_normal((per_class, metadata["latent_size"])).astype(np.float32)
-        for start in range(0, per_class, batch_size):
-            chunk = latents[start:start + batch_size]
-            output = serve(latents=tf.constant(chunk), labels=tf.fill([len(chunk)], tf.constant(label, tf.int32)))
-            images.append(output["images"].numpy())
-        labels += [label] * per_class
-        ids += [f"generated/{name}/{index:05d}" for index in range(per_class)]
-    return LabeledImages(np.concatenate(images), np.asarray(labels, np.int32), ids), metadata
+    metadata = synthesis.read_generator_metadata(export_dir)
+    classes = metadata["classes"]
+    labels = np.repeat(np.arange(len(classes), dtype=np.int32), per_class)
+    latents = np.concatenate([synthesis.class_latents(seed, label, per_class, metadata["latent_size"])
+                              for label in range(len(classes))])
+    shape = (metadata["resolution"], metadata["resolution"], metadata["channels"])
+    logger.info("generating %d images per class with %s", per_class, export_dir)
+    images = synthesis.generate(load_generator(export_dir)[0], latents, labels, shape, batch_size)
+    ids = [f"{synthesis.ID_PREFIX}/{name}/{index:06d}" for name in classes for index in range(per_class)]
+    return LabeledImages(images.astype(np.float32) / 255.0, labels, ids), metadata
 
 
 def classifier_cache_path(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], classifier: str) -> str:
@@ -368,17 +369,20 @@ def _memorization_section(real_dir: str, heldout_folds: Sequence[int], real: Lab
     heldout = load_labeled_images(real_dir, heldout_folds)
     raw = memorization_report(synthetic.images, real.images, heldout.images, synthetic.ids,
                               options.memorization_percentile, max_size=options.memorization_max_size)
-    position = {image_id: index for index, image_id in enumerate(synthetic.ids)}
-    flagged = [{"synthetic_id": image_id, "training_id": real.ids[raw["nearest_training_index"][position[image_id]]],
-                "ssim": float(raw["nearest_training_ssim"][position[image_id]])} for image_id in raw["flagged_ids"]]
+    positions = {image_id: index for index, image_id in enumerate(synthetic.ids)}
+    flagged = []
+    for image_id in raw["flagged_ids"]:
+        index = positions[image_id]
+        flagged.append({"synthetic_id": image_id, "training_id": real.ids[raw["nearest_training_index"][index]],
+                        "ssim": float(raw["nearest_training_ssim"][index])})
+    nearest = {"synthetic": raw["nearest_training_ssim"], "heldout": raw["holdout_nearest_ssim"]}
     section = {
         "heldout_folds": list(heldout_folds), "heldout_images": len(heldout.ids),
         "training_images": len(real.ids), "synthetic_images": len(synthetic.ids),
         "max_size": options.memorization_max_size, "percentile": raw["percentile"], "threshold": raw["threshold"],
         "fraction_flagged": raw["fraction_above_threshold"], "flagged_ids": raw["flagged_ids"], "flagged": flagged,
-        "nearest_training_ssim": {
-            name: {"median": float(np.median(values)), "max": float(np.max(values))}
-            for name, values in (("synthetic", raw["nearest_training_ssim"]), ("heldout", raw["holdout_nearest_ssim"]))},
+        "nearest_training_ssim": {name: {"median": float(np.median(values)), "max": float(np.max(values))}
+                                  for name, values in nearest.items()},
     }
     return section, ClosestPairs(synthetic.images, real.images, raw)
 

@@ -10,10 +10,9 @@ the pooled per-example correctness, examples matched by id. Every file is writte
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
 
-from tfpgan.atomic import default_permissions, write_json
+from tfpgan.atomic import default_permissions, write_json, write_text
 from tfpgan.metrics.classification import (MCNEMAR_EXACT_BELOW, classification_metrics, mcnemar_test,
                                            paired_fold_test, summarize)
 
@@ -183,23 +182,13 @@ def _markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@contextlib.contextmanager
-def _replaced_atomically(path: str) -> Iterator[str]:
-    """Yield a temporary path; once it is written, it replaces ``path``."""
-    temporary = f"{path}.tmp"
-    try:
-        yield temporary
-        default_permissions(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
 def _save_figure(figure: Figure, path: str) -> None:
+    """Save as PNG with the Agg renderer, atomically (temporary file + rename)."""
     FigureCanvasAgg(figure)
-    with _replaced_atomically(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=100, bbox_inches="tight")
+    temporary = f"{path}.tmp"
+    figure.savefig(temporary, format="png", dpi=100, bbox_inches="tight")
+    default_permissions(temporary)
+    os.replace(temporary, path)
 
 
 def save_confusion_figure(path: str, confusion: Sequence[Sequence[int]], class_names: Sequence[str],
@@ -227,11 +216,6 @@ def save_roc_figure(path: str, y_true: np.ndarray, y_prob: np.ndarray, class_nam
     _save_figure(figure, path)
 
 
-def _write_text(path: str, text: str) -> None:
-    with _replaced_atomically(path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
 def write_report(output_dir: str, results: Mapping[str, Sequence[Mapping[str, Any]]], class_names: Sequence[str],
                  settings: Mapping[str, Any]) -> dict[str, Any]:
     """Write the figures, report.md and report.json into ``output_dir``; return the report."""
@@ -244,6 +228,6 @@ def write_report(output_dir: str, results: Mapping[str, Sequence[Mapping[str, An
                               class_names, title)
         save_roc_figure(os.path.join(output_dir, names["roc"]), *_pooled_predictions(regime_results), class_names,
                         title)
-    _write_text(os.path.join(output_dir, REPORT_MARKDOWN), _markdown(report))
+    write_text(os.path.join(output_dir, REPORT_MARKDOWN), _markdown(report))
     write_json(os.path.join(output_dir, REPORT_JSON), report)
     return report

@@ -106,7 +106,8 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS, skip: Collection[s
            "moved in from outside the image are filled.")
     define("bool", "overwrite", False, "Delete an existing report folder and start fresh (default: resume it).")
 
-    validate("dataset", lambda d: d is None or os.path.isdir(d), "--dataset must be a dataset folder made by tools.build_dataset")
+    validate("dataset", lambda d: d is None or os.path.isdir(d),
+             "--dataset must be a dataset folder made by tools.build_dataset")
     validate("output", lambda o: bool(o) and not os.path.isfile(o), "--output must be a folder path, not a file")
     validate("regimes", _parses(parse_regimes), f"--regimes must be distinct names among {', '.join(REGIMES)}")
     validate("synthetic", lambda s: s is None or bool(s.strip()), "--synthetic must not be empty")
@@ -124,22 +125,31 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS, skip: Collection[s
              "the classic regimes need at least one classic augmentation switched on")
 
 
-def options_from_flags(values: flags.FlagValues) -> EvaluationOptions:
-    """EvaluationOptions from parsed flag values."""
-    return EvaluationOptions(
-        dataset=values.dataset,
-        output=values.output,
-        regimes=tuple(values.regimes),
-        synthetic=values.synthetic,
-        folds=parse_folds(values.folds),
-        training=ClassifierTraining(
+def options_from_flags(values: flags.FlagValues, **overrides) -> EvaluationOptions:
+    """EvaluationOptions from parsed flag values.
+
+    overrides: EvaluationOptions fields that win over the flags; the flags behind them are not read
+    (a caller such as tools.experiment may have skipped them or defined them with another meaning).
+    """
+    readers = {
+        "dataset": lambda: values.dataset,
+        "output": lambda: values.output,
+        "regimes": lambda: tuple(values.regimes),
+        "synthetic": lambda: values.synthetic,
+        "folds": lambda: parse_folds(values.folds),
+        "training": lambda: ClassifierTraining(
             classifier=values.classifier, weights=values.classifier_weights, epochs=values.classifier_epochs,
             batch_size=values.classifier_batch_size, learning_rate=values.classifier_learning_rate,
             optimizer=values.classifier_optimizer, seed=values.classifier_seed,
             validation_fraction=values.validation_fraction),
-        augmentation=_augmentation({name: getattr(values, name) for name in AUGMENTATION_FLAGS}),
-        overwrite=values.overwrite,
-    )
+        "augmentation": lambda: _augmentation({name: getattr(values, name) for name in AUGMENTATION_FLAGS}),
+        "overwrite": lambda: values.overwrite,
+    }
+    unknown = sorted(set(overrides) - set(readers))
+    if unknown:
+        raise TypeError(f"options_from_flags got unknown override(s): {', '.join(unknown)}")
+    return EvaluationOptions(**{name: overrides[name] if name in overrides else read()
+                                for name, read in readers.items()})
 
 
 def main(argv: list[str]) -> int:

@@ -4,9 +4,10 @@
   python -m tools.measure_quality --real=data/elpv64 --generator=runs/gan/export/generator --num=500 \
       --output=runs/quality
 
-With --generator and no --folds, the folds are the generator's trained_on_folds (and the dataset must be the one
-it was trained on). The other folds are the held-out baseline of the memorization audit. Writes OUTPUT/quality.json,
-quality.md and closest_pairs.png. tools.experiment reuses `define_flags` and `options_from_flags`.
+Without --folds, the folds are the generator's trained_on_folds (from --generator, or recorded by tools.synthesize
+in the --synthetic set), and the real dataset must be the one it was trained on. The other folds are the held-out
+baseline of the memorization audit. Writes OUTPUT/quality.json, quality.md and closest_pairs.png.
+tools.experiment reuses `define_flags` and `options_from_flags` (this binary's own flags are `define_binary_flags`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import os
 
 from absl import flags
 
-from tfpgan import cli, quality
+from tfpgan import cli, quality, synthesis
 from tfpgan.atomic import check_writable_destination
-from tfpgan.data.dataset_info import read_info
+from tfpgan.data.dataset_info import DatasetInfo, read_info
+from tfpgan.data.pipeline import check_folds
 from tfpgan.errors import TfpganError
-from tfpgan.export import read_metadata
 from tfpgan.quality import FEATURE_CLASSIFIERS, METRICS, QualityOptions
 
 FLAGS = flags.FLAGS
@@ -71,7 +72,8 @@ def define_binary_flags() -> None:
     """The flags of this binary only (what tools.experiment knows by itself)."""
     flags.DEFINE_string("real", None, "Real dataset folder (made by tools.build_dataset).", required=True)
     flags.DEFINE_string("folds", None, "Real folds that were the GAN's training set, e.g. '0,1' (the others are "
-                        "held out). Default with --generator: its trained_on_folds.")
+                        "held out). Default: the generator's trained_on_folds (--generator, or a --synthetic set "
+                        "made by tools.synthesize).")
     flags.DEFINE_string("synthetic", None, "Synthetic dataset folder (same format, e.g. from tools.synthesize).")
     flags.DEFINE_string("generator", None, "Exported generator (SavedModel folder from tools.export).")
     flags.DEFINE_integer("num", None, "With --generator: images generated per class.", lower_bound=1)
@@ -87,6 +89,17 @@ def define_binary_flags() -> None:
         "--generator needs --num (images per class)")
 
 
+def _synthetic_train_folds(real: DatasetInfo, folds: list[int] | None) -> list[int]:
+    """--folds, or the folds of the generator a tools.synthesize set records in dataset.json extra["generator"]."""
+    generator = read_info(FLAGS.synthetic).extra.get("generator")
+    if generator is not None:
+        return quality.resolve_train_folds(generator, real, FLAGS.synthetic, folds)
+    if folds is None:
+        raise TfpganError(f"{FLAGS.synthetic} does not record the real folds its generator was trained on; "
+                          "pass --folds")
+    return check_folds(real, folds, FLAGS.real)
+
+
 def main(argv):
     del argv
     check_writable_destination(FLAGS.output, FLAGS.overwrite)
@@ -94,15 +107,14 @@ def main(argv):
     real = read_info(FLAGS.real)
     folds = _parse_folds(FLAGS.folds)
     if FLAGS.generator:
-        metadata = read_metadata(FLAGS.generator)
+        metadata = synthesis.read_generator_metadata(FLAGS.generator)
         folds = quality.resolve_train_folds(metadata, real, FLAGS.generator, folds)
         quality.check_synthetic_format(real, FLAGS.generator, metadata["resolution"], metadata["channels"],
                                        metadata["classes"])
         synthetic, _ = quality.generate_images(FLAGS.generator, FLAGS.num, options.seed)
         source = f"generator {FLAGS.generator} ({FLAGS.num} per class, seed {options.seed})"
     else:
-        if folds is None:
-            raise TfpganError("--synthetic needs --folds (the real folds the GAN was trained on)")
+        folds = _synthetic_train_folds(real, folds)
         synthetic, source = quality.load_synthetic_dataset(FLAGS.synthetic, real), f"dataset {FLAGS.synthetic}"
     result = quality.measure_quality(FLAGS.real, folds, synthetic, options, source)
     quality.write_quality_report(result, FLAGS.output, FLAGS.overwrite)

@@ -422,7 +422,8 @@ class Trainer:
     def _next(self, every_kimg: float) -> float:
         if not every_kimg:
             return math.inf
-        return (math.floor(self.kimg / every_kimg + 1e-9) + 1) * every_kimg
+        # rounded like self.kimg (images / 1000), else 9 * 0.016 = 0.14400000000000002 > 0.144 skips a step
+        return round((math.floor(self.kimg / every_kimg + 1e-9) + 1) * every_kimg, 9)
 
     def _tick(self, phase: Phase, values: dict, rate: float, lr: float, started_kimg: float,
               started_time: float) -> None:

@@ -1,0 +1,180 @@
+"""Tests for tfpgan.training.trainer: growing 4 -> 16, artifacts, interrupt and resume, one compiled step per
+phase, MirroredStrategy on 2 logical CPUs, divergence handling."""
+
+import dataclasses
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+pytest.register_assert_rewrite("gan_fixtures")  # imported here before pytest_plugins loads it
+
+from gan_fixtures import (BOUNDARY_STEP, CLASSES, MID_FADE_STEP, TOTAL_STEPS, RecordingTrainer,  # noqa: E402
+                          tiny_config, train_until, training_state)
+from tfpgan.data.dataset_info import read_info  # noqa: E402
+from tfpgan.training.schedule import phase_at  # noqa: E402
+from tfpgan.training.trainer import METRIC_NAMES, Trainer, TrainingDiverged  # noqa: E402
+
+pytest_plugins = ("gan_fixtures",)
+
+PROGRESS_TAGS = {"progress/kimg", "progress/resolution", "progress/alpha", "progress/images_per_second",
+                 "progress/learning_rate"}
+
+
+def _events(logdir):
+    """({tag: {step: value}} of the scalars, set of all tags) over every event file in `logdir`."""
+    scalars, tags = {}, set()
+    for path in glob.glob(os.path.join(logdir, "events.out.tfevents.*")):
+        for record in tf.data.TFRecordDataset(path):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                tags.add(value.tag)
+                if value.metadata.plugin_data.plugin_name == "scalars":
+                    scalars.setdefault(value.tag, {})[event.step] = float(tf.make_ndarray(value.tensor))
+    return scalars, tags
+
+
+def _checkpoint_names(logdir):
+    state = tf.train.get_checkpoint_state(os.path.join(logdir, "checkpoints"))
+    return [os.path.basename(path) for path in state.all_model_checkpoint_paths]
+
+
+def _assert_same_state(actual, expected):
+    assert actual.keys() == expected.keys()
+    for key in expected:
+        np.testing.assert_array_equal(actual[key], expected[key], err_msg=key)
+
+
+def test_grown_run_summary_and_config(grown_run):
+    logdir = grown_run.config.logdir
+    assert grown_run.summary == {"kimg": TOTAL_STEPS * 8 / 1000, "complete": True, "resumed": True,
+                                 "export": os.path.join(logdir, "export", "generator")}
+    with open(os.path.join(logdir, "config.json"), encoding="utf-8") as handle:
+        assert json.load(handle) == json.loads(json.dumps(dataclasses.asdict(grown_run.config)))
+
+
+def test_grown_run_writes_every_tick_to_tensorboard(grown_run):
+    scalars, tags = _events(grown_run.config.logdir)
+    loss_tags = {f"accuracy/{n}" if "acc" in n else f"loss/{n}" for n in METRIC_NAMES}
+    assert loss_tags | PROGRESS_TAGS <= set(scalars)
+    assert "config" in tags and any(tag.startswith("fakes_ema") for tag in tags)
+    ticks = list(range(2, TOTAL_STEPS + 1, 2))  # a tick every 16 images, none lost or repeated across resumes
+    for tag in loss_tags | PROGRESS_TAGS:
+        assert sorted(scalars[tag]) == ticks, tag
+        assert all(np.isfinite(v) for v in scalars[tag].values()), tag
+    assert [scalars["progress/resolution"][s] for s in ticks] == [4, 4, 8, 8, 8, 8, 16, 16, 16, 16]
+    assert [scalars["progress/alpha"][s] for s in ticks] == [1, 1, 0.5, 1, 1, 1, 0.5, 1, 1, 1]
+    assert scalars["progress/kimg"][TOTAL_STEPS] == pytest.approx(0.16)
+
+
+def test_grown_run_saves_image_grids_of_every_phase(grown_run):
+    paths = sorted(glob.glob(os.path.join(grown_run.config.logdir, "images", "*.png")))
+    phases = {os.path.basename(p)[len("kimg000000.0_"):-len(".png")] for p in paths}
+    assert phases == {"4x4", "8x8_fade", "8x8", "16x16_fade", "16x16"}
+    for path in paths:
+        grid = np.asarray(Image.open(path))
+        # 3 class rows of 64 px tiles (+2 px borders); 2 fakes, a gap, 2 reals per row
+        assert grid.shape == (len(CLASSES) * 66, 4 * 66 + 16, 3) and grid.std() > 0
+
+
+def test_grown_run_keeps_the_newest_checkpoints_and_exports_with_metadata(grown_run, gan_dataset):
+    logdir = grown_run.config.logdir
+    assert _checkpoint_names(logdir) == ["ckpt-16", f"ckpt-{TOTAL_STEPS}"]
+    export = os.path.join(logdir, "export", "generator")
+    assert os.path.isfile(os.path.join(export, "saved_model.pb"))
+    with open(os.path.join(export, "tfpgan.json"), encoding="utf-8") as handle:
+        metadata = json.load(handle)
+    fingerprint = read_info(gan_dataset).fingerprint
+    assert fingerprint and metadata["dataset_fingerprint"] == fingerprint
+    assert metadata["trained_on_folds"] == [1, 2] and metadata["test_fold"] == 0 and metadata["dataset_folds"] == 3
+    assert (metadata["classes"], metadata["resolution"], metadata["channels"], metadata["latent_size"]) == (
+        list(CLASSES), 16, 1, 8)
+    assert metadata["kimg"] == pytest.approx(0.16)
+
+
+def test_interrupt_saves_a_checkpoint_and_says_how_to_resume(grown_run):
+    for segment, step in zip(grown_run.segments, (BOUNDARY_STEP, MID_FADE_STEP)):
+        assert os.path.basename(segment.checkpoint) == f"ckpt-{step}"
+        assert segment.state["step"] == step and segment.state["images_seen"] == 8 * step
+        message = str(segment.interrupt)
+        assert segment.checkpoint in message and "run the same command to resume" in message
+
+
+def test_resume_restores_counters_alpha_weights_and_optimizer_moments(grown_run):
+    stopped, resumed = grown_run.segments[-1], grown_run.trainer
+    _assert_same_state(resumed.restored_state, stopped.state)
+    restored = resumed.restored_state
+    assert (restored["step"], restored["images_seen"], restored["phase"]) == (MID_FADE_STEP, 48, 1)
+    assert restored["generator/fade.alpha"] == restored["discriminator/fade.alpha"] == 0.25  # α of step 6
+    assert resumed.alphas[0] == (MID_FADE_STEP, 0.5)  # and step 7 continues the ramp
+    moments = {k: np.any(v != 0) for k, v in restored.items() if k.endswith(("_momentum", "_velocity"))}
+    assert len(moments) > 20 and all(used != ("16_" in k) for k, used in moments.items())  # 16x16 unused yet
+
+
+def test_resuming_at_a_phase_boundary_matches_an_uninterrupted_run(grown_run, tmp_path):
+    """Steps 0-4, a restart, steps 5-6 == steps 0-6 in one go: weights, EMA, moments, counters bit for bit.
+
+    (Resuming in the middle of a phase reshuffles the data from the resume step, so there only the state
+    restored from the checkpoint is identical, see the test above.)"""
+    config = dataclasses.replace(grown_run.config, logdir=str(tmp_path / "straight"))
+    straight, _ = train_until(config, MID_FADE_STEP)
+    _assert_same_state(grown_run.segments[-1].state, training_state(straight))
+
+
+def test_one_compiled_step_per_phase_whatever_alpha(grown_run):
+    trainer = grown_run.trainer
+    assert [phase.index for phase, _ in trainer.step_functions] == [1, 2, 3, 4]  # resumed in phase 1
+    assert [f.experimental_get_tracing_count() for _, f in trainer.step_functions] == [1, 1, 1, 1]
+    fade_16 = [alpha for step, alpha in trainer.alphas if phase_at(trainer.phases, step * 8 / 1000).index == 3]
+    assert fade_16 == pytest.approx([0.0, 0.25, 0.5, 0.75])
+
+
+def test_rerunning_a_completed_run_returns_at_once(grown_run):
+    before = _checkpoint_names(grown_run.config.logdir)
+    trainer = Trainer(grown_run.config)
+    assert trainer.train() == grown_run.summary
+    assert int(trainer.step.numpy()) == TOTAL_STEPS and _checkpoint_names(grown_run.config.logdir) == before
+
+
+def test_mirrored_strategy_on_two_cpus_trains_with_the_global_batch(gan_dataset, tmp_path):
+    """2 replicas x 4 see the same 8 real images as 1 device x 8 from the same initial weights: the real-image
+    terms agree, and the losses averaged over the global batch stay on the single-device scale."""
+    common = dict(resolution=4, mbstd_group_size=1, tick_kimg=0.001, image_every_kimg=0, checkpoint_every_kimg=0,
+                  export=False)
+    single = RecordingTrainer(tiny_config(gan_dataset, str(tmp_path / "single"), kimg_per_phase=0.008, **common))
+    single.train()
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    mirrored = RecordingTrainer(tiny_config(gan_dataset, str(tmp_path / "mirrored"), kimg_per_phase=0.024,
+                                            batch_per_resolution={4: 4}, **common), strategy=strategy)
+    assert mirrored.replicas == 2 and mirrored.batch_size(4) == 4
+    assert mirrored.train()["kimg"] == pytest.approx(0.024)
+    assert (int(mirrored.step.numpy()), int(mirrored.images_seen.numpy())) == (3, 24)  # global batch 2 x 4
+    assert [step for step, _ in mirrored.ticks] == [1, 2, 3]
+    one, two = single.ticks[0][1], mirrored.ticks[0][1]
+    assert two["drift"] == pytest.approx(one["drift"], rel=1e-4)
+    assert two["acc_real"] == one["acc_real"]
+    for name in ("d_loss", "g_loss", "gp"):
+        assert abs(two[name] - one[name]) <= 0.25 * max(abs(one[name]), 1.0), (name, one[name], two[name])
+    for variable in mirrored.generator.trainable_variables + mirrored.discriminator.trainable_variables:
+        replicas = [v.numpy() for v in variable.value.values]
+        assert len(replicas) == 2 and np.array_equal(replicas[0], replicas[1]), variable.path
+
+
+def test_a_non_finite_loss_raises_training_diverged_and_keeps_the_last_good_checkpoint(gan_dataset, tmp_path):
+    config = tiny_config(gan_dataset, str(tmp_path / "run"), resolution=4, learning_rate=1e30, kimg_per_phase=0.08,
+                         checkpoint_every_kimg=0.008, image_every_kimg=0, export=False)
+    trainer = Trainer(config)
+    with pytest.raises(TrainingDiverged, match="non-finite .* the last good checkpoint") as diverged:
+        trainer.train()
+    assert int(trainer.step.numpy()) < 10  # stopped before the end of the phase
+    checkpoints = trainer.manager.checkpoints
+    assert checkpoints and trainer.manager.latest_checkpoint in str(diverged.value)
+    for path in checkpoints:
+        reader = tf.train.load_checkpoint(path)
+        for name, dtype in reader.get_variable_to_dtype_map().items():
+            if dtype.is_floating:
+                assert np.all(np.isfinite(reader.get_tensor(name))), (path, name)
