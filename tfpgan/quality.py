@@ -87,8 +87,8 @@ class QualityOptions:
         if self.classifier not in FEATURE_CLASSIFIERS:
             raise ValueError(f"classifier must be one of {', '.join(FEATURE_CLASSIFIERS)}; got {self.classifier!r}")
         if min(self.classifier_epochs, self.classifier_batch_size, self.msssim_pairs, self.kid_subsets,
-               self.closest_pairs) < 1 or min(self.kid_subset_size, self.min_images_per_class) < 2:
-            raise ValueError("counts must be >= 1 (kid_subset_size and min_images_per_class >= 2)")
+               self.closest_pairs) < 1 or min(self.kid_subset_size, self.min_images_per_class) < 2 or self.seed < 0:
+            raise ValueError("counts must be >= 1 (kid_subset_size and min_images_per_class >= 2), seed >= 0")
         if not 0.0 <= self.memorization_percentile <= 100.0:
             raise ValueError(f"memorization_percentile must be in [0, 100]; got {self.memorization_percentile}")
 
@@ -109,11 +109,9 @@ class QualityResult:
     closest_pairs: ClosestPairs | None = None
 
 
-def load_labeled_images(dataset_dir: str, folds: Sequence[int] | None = None,
-                        resolution: int | None = None) -> LabeledImages:
+def load_labeled_images(dataset_dir: str, folds: Sequence[int] | None = None) -> LabeledImages:
     """The images of `folds` (None: all) of a dataset folder in [0, 1], sorted by id (a stable order)."""
-    batches = list(load(dataset_dir, folds=folds, resolution=resolution, batch_size=256, with_ids=True)
-                   .as_numpy_iterator())
+    batches = list(load(dataset_dir, folds=folds, batch_size=256, with_ids=True).as_numpy_iterator())
     if not batches:
         raise DataError(f"{dataset_dir}: folds {list(folds or [])} hold no images")
     ids = [i.decode("utf-8") for _, _, batch_ids in batches for i in batch_ids]
@@ -129,7 +127,7 @@ def check_synthetic_format(real: DatasetInfo, where: str, resolution: int, chann
     problems = []
     if resolution < real.resolution or resolution % real.resolution:
         problems.append(f"resolution {resolution} cannot be box-downsampled to the real {real.resolution} "
-                        f"(synthesize at {real.resolution} or a power-of-two multiple of it)")
+                        f"(synthesize at {real.resolution} or a multiple of it)")
     if channels != real.channels:
         problems.append(f"{channels} channel(s) where the real images have {real.channels}")
     if classes is not None and list(classes) != list(real.classes):
@@ -146,9 +144,9 @@ def load_synthetic_dataset(synthetic_dir: str, real: DatasetInfo) -> LabeledImag
     return load_labeled_images(synthetic_dir)
 
 
-def resolve_train_folds(metadata: dict, real: DatasetInfo, export_dir: str,
+def resolve_train_folds(metadata: dict, real: DatasetInfo, where: str,
                         folds: Sequence[int] | None = None) -> list[int]:
-    """The real folds that count as a generator's training set.
+    """The real folds that count as a generator's training set (`metadata`: its tfpgan.json; `where`: for messages).
 
     Without `folds`, the generator's `trained_on_folds`, valid only for the dataset it was trained on:
     a dataset with another fingerprint is refused. Given `folds` win; a mismatch is only logged.
@@ -156,15 +154,16 @@ def resolve_train_folds(metadata: dict, real: DatasetInfo, export_dir: str,
     same_dataset = metadata.get("dataset_fingerprint") == real.fingerprint
     if folds is None:
         if not same_dataset:
-            raise DataError(f"{export_dir}: the generator was trained on dataset {metadata.get('dataset_name', '?')} "
+            raise DataError(f"{where}: the generator was trained on dataset {metadata.get('dataset_name', '?')} "
                             f"(fingerprint {str(metadata.get('dataset_fingerprint'))[:12]}...), not on {real.name} "
                             f"(fingerprint {real.fingerprint[:12]}...); pass the dataset it was trained on, "
-                            f"or --folds to compare anyway")
+                            f"or give the training folds explicitly to compare anyway")
         folds = metadata.get("trained_on_folds")
         if folds is None:
-            raise DataError(f"{export_dir}: the generator's metadata has no trained_on_folds; pass --folds")
+            raise DataError(f"{where}: the generator's metadata has no trained_on_folds; give the folds explicitly")
     elif not same_dataset:
-        logger.warning("%s was trained on another dataset than %s (fingerprints differ)", export_dir, real.name)
+        logger.warning("%s: the generator was trained on another dataset than %s (fingerprints differ)", where,
+                       real.name)
     elif sorted(folds) != sorted(metadata.get("trained_on_folds", [])):
         logger.warning("folds %s differ from the generator's trained_on_folds %s", list(folds),
                        metadata.get("trained_on_folds"))

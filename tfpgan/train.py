@@ -141,7 +141,6 @@ def main(argv):
     return 0
 
 
-define_flags()
-
 if __name__ == "__main__":
+    define_flags()
     cli.run(main)

@@ -13,6 +13,7 @@ import time
 from absl import flags, logging
 
 from tfpgan import cli
+from tfpgan.train import HELP, config_from_flags, define_flags as define_training_flags
 
 flags.DEFINE_enum("what", "pipeline", ["pipeline", "train", "metrics"], "What to measure.")
 flags.DEFINE_integer("batch_size", 64, "Batch size of the pipeline benchmark.")
@@ -20,6 +21,7 @@ flags.DEFINE_float("seconds", 5.0, "Measuring time per configuration, after warm
 flags.DEFINE_list("train_flagfiles", ["flags/quickstart.cfg", "flags/elpv64.cfg"],
                   "Training flagfiles measured by --what=train.")
 flags.DEFINE_integer("train_max_resolution", 64, "--what=train measures the stable phases up to this resolution.")
+define_training_flags()
 FLAGS = flags.FLAGS
 
 
@@ -71,8 +73,6 @@ def benchmark_pipeline() -> dict:
 
 def train_config_from_flagfile(flagfile: str, **overrides):
     """The TrainConfig a training flagfile describes (other training flags at their defaults)."""
-    from tfpgan.train import HELP, config_from_flags
-
     for name in HELP:
         FLAGS[name].unparse()
     args = FLAGS.read_flags_from_files([f"--flagfile={flagfile}"])

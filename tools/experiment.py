@@ -14,11 +14,13 @@ import json
 import os
 import sys
 
+import numpy as np
 from absl import flags, logging
 
 from tfpgan import cli
 from tfpgan.data.dataset_info import is_power_of_two, read_info
 from tfpgan.errors import TfpganError
+from tfpgan.evaluation import REGIMES
 from tfpgan.train import config_from_flags, define_flags as define_training_flags, run_training
 from tfpgan.training.trainer import TrainingInterrupted
 from tools import evaluate_classifier, measure_quality
@@ -32,12 +34,17 @@ flags.DEFINE_enum("synthesis_mode", "balance_to", ["balance_to", "per_class"],
                   "--synthesis_count synthetic images per class.")
 flags.DEFINE_integer("synthesis_count", 1000, "N of --synthesis_mode.", lower_bound=1)
 flags.DEFINE_bool("quality", True, "Audit each fold's synthetic images (tools.measure_quality) into the report.")
+flags.DEFINE_integer("quality_max_images", 0, "Audit a seeded random sample of at most this many synthetic images "
+                     "per fold (0 = all); the memorization search costs synthetic x training SSIMs.", lower_bound=0)
 define_training_flags()
 evaluate_classifier.define_flags(skip=("dataset", "output", "synthetic", "overwrite"))
 measure_quality.define_flags()
 flags.register_validator("dataset_resolution", lambda r: is_power_of_two(r) and 4 <= r <= 1024,
                          "--dataset_resolution must be a power of two in 4..1024")
+flags.register_validator("output", lambda o: o is None or not os.path.isfile(o),
+                         "--output must be a folder path, not a file")
 FLAGS = flags.FLAGS
+FLAGS.set_default("regimes", list(REGIMES))  # the experiment compares every regime unless told otherwise
 
 
 def ensure_dataset(output: str) -> str:
@@ -78,6 +85,11 @@ def run_fold(dataset: str, output: str, fold: int) -> None:
     info = read_info(dataset)
     train_folds = [f for f in range(info.folds) if f != fold]
     images = quality.load_synthetic_dataset(synthetic, info)
+    if FLAGS.quality_max_images and len(images.ids) > FLAGS.quality_max_images:
+        keep = np.sort(np.random.default_rng(FLAGS.seed + fold).choice(len(images.ids), FLAGS.quality_max_images,
+                                                                        replace=False))
+        images = quality.LabeledImages(images.images[keep], images.labels[keep], [images.ids[i] for i in keep])
+        logging.info("fold %d: auditing a random sample of %d synthetic images", fold, len(keep))
     result = quality.measure_quality(dataset, train_folds, images, measure_quality.options_from_flags(FLAGS),
                                      f"dataset {synthetic}")
     quality.write_quality_report(result, audit)
@@ -101,10 +113,11 @@ def quality_table(output: str, folds: list[int]) -> list[str]:
             return "n/a" if value is None else f"{value:.{digits}f}"
 
         kid = fid_kid.get("kid")
+        kid_text = "n/a" if not kid else f"{kid['mean']:.4f} ± {kid['std']:.4f}"
         rows.append(
             f"| {fold} | {number(swd.get('synthetic_vs_real', {}).get('average'))} | "
             f"{number(swd.get('real_vs_real_noise_floor', {}).get('average'))} | {number(fid_kid.get('fid'), 2)} | "
-            f"{'n/a' if not kid else f'{kid['mean']:.4f} ± {kid['std']:.4f}'} | "
+            f"{kid_text} | "
             f"{len(memo.get('flagged_ids', []))} / {memo.get('synthetic_images', 'n/a')} |")
     return rows
 

@@ -1,4 +1,4 @@
-"""Audit synthetic images against the real training folds: SWD, MS-SSIM, domain FID/KID, memorization.
+r"""Audit synthetic images against the real training folds: SWD, MS-SSIM, domain FID/KID, memorization.
 
   python -m tools.measure_quality --real=data/elpv64 --folds=0,1 --synthetic=data/synthetic64 --output=runs/quality
   python -m tools.measure_quality --real=data/elpv64 --generator=runs/gan/export/generator --num=500 \
@@ -21,17 +21,16 @@ from tfpgan.atomic import check_writable_destination
 from tfpgan.data.dataset_info import DatasetInfo, read_info
 from tfpgan.data.pipeline import check_folds
 from tfpgan.errors import TfpganError
-from tfpgan.quality import FEATURE_CLASSIFIERS, METRICS, QualityOptions
 
 FLAGS = flags.FLAGS
 
 
 def define_flags() -> None:
     """The flags of QualityOptions (named to coexist with the training and evaluation flags)."""
-    flags.DEFINE_list("metrics", list(METRICS), f"Metrics to compute, any of {','.join(METRICS)}.")
-    flags.DEFINE_enum("quality_classifier", "cnn", list(FEATURE_CLASSIFIERS), "Classifier whose penultimate layer "
-                      "is the domain feature space of FID/KID (trained briefly on the real training folds, cached "
-                      "in DATASET/.cache/).")
+    flags.DEFINE_list("metrics", list(quality.METRICS), f"Metrics to compute, any of {','.join(quality.METRICS)}.")
+    flags.DEFINE_enum("quality_classifier", "cnn", list(quality.FEATURE_CLASSIFIERS), "Classifier whose "
+                      "penultimate layer is the domain feature space of FID/KID (trained briefly on the real "
+                      "training folds, cached in DATASET/.cache/).")
     flags.DEFINE_integer("quality_classifier_epochs", 5, "Training epochs of that classifier.", lower_bound=1)
     flags.DEFINE_string("inception_weights", None, "Optional InceptionV3 no-top weights file: FID/KID are then "
                         "also computed in Inception space (nothing is ever downloaded).")
@@ -40,20 +39,21 @@ def define_flags() -> None:
     flags.DEFINE_integer("kid_subset_size", 1000, "Images per KID subset (clipped to the smaller set).", lower_bound=2)
     flags.DEFINE_float("memorization_percentile", 1.0, "Flag synthetic images closer to a training image than all "
                        "but this percentage of held-out real images.", lower_bound=0.0, upper_bound=100.0)
-    flags.DEFINE_integer("quality_seed", 0, "Seed of every random choice of the audit (and of --generator latents).")
-    flags.register_validator("metrics", lambda names: bool(names) and set(names) <= set(METRICS),
-                             f"--metrics must be a comma-separated subset of {','.join(METRICS)}")
+    flags.DEFINE_integer("quality_seed", 0, "Seed of every random choice of the audit (and of --generator latents).",
+                         lower_bound=0)
+    flags.register_validator("metrics", lambda names: bool(names) and set(names) <= set(quality.METRICS),
+                             f"--metrics must be a comma-separated subset of {','.join(quality.METRICS)}")
     flags.register_validator("inception_weights", lambda path: path is None or os.path.isfile(path),
                              "--inception_weights must be an existing file")
 
 
-def options_from_flags(values) -> QualityOptions:
+def options_from_flags(values) -> quality.QualityOptions:
     """QualityOptions from parsed flag values."""
-    return QualityOptions(metrics=tuple(values.metrics), classifier=values.quality_classifier,
-                          classifier_epochs=values.quality_classifier_epochs,
-                          inception_weights=values.inception_weights, msssim_pairs=values.msssim_pairs,
-                          kid_subsets=values.kid_subsets, kid_subset_size=values.kid_subset_size,
-                          memorization_percentile=values.memorization_percentile, seed=values.quality_seed)
+    return quality.QualityOptions(
+        metrics=tuple(values.metrics), classifier=values.quality_classifier,
+        classifier_epochs=values.quality_classifier_epochs, inception_weights=values.inception_weights,
+        msssim_pairs=values.msssim_pairs, kid_subsets=values.kid_subsets, kid_subset_size=values.kid_subset_size,
+        memorization_percentile=values.memorization_percentile, seed=values.quality_seed)
 
 
 def _parse_folds(text: str | None) -> list[int] | None:

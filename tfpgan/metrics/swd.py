@@ -124,8 +124,9 @@ def sliced_wasserstein(
     for _ in range(direction_repeats):
         directions = rng.standard_normal((descriptors_a.shape[1], directions_per_repeat))
         directions = (directions / np.linalg.norm(directions, axis=0, keepdims=True)).astype(np.float32)
-        projected_a = np.sort(descriptors_a @ directions, axis=0)
-        projected_b = np.sort(descriptors_b @ directions, axis=0)
+        # Sorting contiguous rows (one per direction) is much faster than sorting columns.
+        projected_a = np.sort(directions.T @ descriptors_a.T, axis=1)
+        projected_b = np.sort(directions.T @ descriptors_b.T, axis=1)
         results.append(np.mean(np.abs(projected_a - projected_b)))
     return float(np.mean(results))
 

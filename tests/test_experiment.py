@@ -1,0 +1,147 @@
+"""Tests for tools/experiment.py: a tiny end-to-end experiment (2 folds, 16x16, a few GAN steps), its resumption,
+and its refusal of bad flags, all in subprocesses."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from datagen import write_image
+from tfpgan.data.dataset_info import read_info
+from tfpgan.evaluation import REGIMES
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLASS_COUNTS = {"cyst": 24, "metastasis": 16, "hemangioma": 20}  # unbalanced on purpose
+SIZE, FOLDS = 16, 2
+TINY_EXPERIMENT = [
+    f"--dataset_resolution={SIZE}", f"--dataset_folds={FOLDS}",
+    # GAN: 8x8 -> 16x16, a few steps per phase, tiny networks.
+    f"--resolution={SIZE}", "--start_resolution=8", "--kimg_per_phase=0.03", "--kimg_per_transition=0.03",
+    "--batch_per_resolution=8:8,16:8", "--latent_size=8", "--fmap_base=64", "--fmap_max=16", "--tick_kimg=0.03",
+    "--image_every_kimg=0.03", "--checkpoint_every_kimg=0.03", "--images_per_class=2",
+    "--synthesis_mode=per_class", "--synthesis_count=8",
+    "--classifier_epochs=1", "--classifier_batch_size=16",
+    "--classifier_optimizer=adam",  # no --regimes: the experiment's default is every regime
+    "--quality_classifier_epochs=1", "--msssim_pairs=10", "--kid_subsets=5", "--kid_subset_size=8",
+]
+
+
+def write_patterned_source(root: str) -> None:
+    """root/<class>/imgNNN.png: per class a distinct stripe pattern (horizontal, vertical, checker) plus noise."""
+    rows, columns = np.mgrid[:SIZE, :SIZE]
+    patterns = [(rows // 2) % 2, (columns // 2) % 2, ((rows // 4) + (columns // 4)) % 2]
+    rng = np.random.default_rng(0)
+    for pattern, (name, count) in zip(patterns, CLASS_COUNTS.items()):
+        for i in range(count):
+            pixels = np.clip(pattern * 160 + 48 + rng.normal(0, 20, pattern.shape), 0, 255).astype(np.uint8)
+            write_image(os.path.join(root, name, f"img{i:03d}.png"), pixels[..., None])
+
+
+def run_experiment(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tools.experiment", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    """The tiny experiment run once: (output folder, its command-line arguments, the finished process)."""
+    tmp = tmp_path_factory.mktemp("experiment")
+    write_patterned_source(str(tmp / "source"))
+    args = [f"--source=folder:{tmp / 'source'}", f"--output={tmp / 'out'}", *TINY_EXPERIMENT]
+    return tmp / "out", args, run_experiment(*args)
+
+
+def test_experiment_trains_synthesizes_audits_and_reports_every_fold(experiment):
+    output, _, result = experiment
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    real = read_info(str(output / "dataset"))
+    assert real.folds == FOLDS and real.resolution == SIZE and real.num_examples == sum(CLASS_COUNTS.values())
+    for fold in range(FOLDS):
+        export = output / "gan" / f"fold{fold}" / "export" / "generator"
+        assert (export / "saved_model.pb").is_file()
+        generator = json.loads((export / "tfpgan.json").read_text())
+        assert generator["trained_on_folds"] == [f for f in range(FOLDS) if f != fold]
+        assert generator["dataset_fingerprint"] == real.fingerprint
+        synthetic = read_info(str(output / "synthetic" / f"fold{fold}"))
+        assert synthetic.extra["generator"]["test_fold"] == fold
+        assert synthetic.counts == {name: 8 for name in real.classes}
+        quality = json.loads((output / "quality" / f"fold{fold}" / "quality.json").read_text())
+        assert {"swd", "msssim", "fid_kid", "memorization"} <= quality.keys()
+
+    report = json.loads((output / "evaluation" / "report.json").read_text())
+    assert report["folds"] == list(range(FOLDS)) and list(report["regimes"]) == list(REGIMES)
+    for regime in REGIMES:
+        assert sorted(report["regimes"][regime]["folds"]) == [str(f) for f in range(FOLDS)]
+    compared = {(c["treatment"], c["baseline"]) for c in report["comparisons"]}
+    assert compared == {("classic+synthetic", "classic"), ("synthetic", "none"), ("classic", "none")}
+    synthetic_run = json.loads((output / "evaluation" / "runs" / "synthetic" / "fold1" / "result.json").read_text())
+    assert synthetic_run["training"]["synthetic_images"] == 8 * len(CLASS_COUNTS)
+
+    summary = (output / "report.md").read_text()
+    assert "| Regime |" in summary and "| classic+synthetic |" in summary
+    assert "## Synthetic-image quality per fold" in summary
+    quality_rows = [line for line in summary.splitlines() if line.startswith(("| 0 |", "| 1 |"))]
+    assert len(quality_rows) == FOLDS and all(line.endswith(f"/ {8 * len(CLASS_COUNTS)} |") for line in quality_rows)
+    assert "](evaluation/confusion_none.png)" in summary
+    assert (output / "evaluation" / "confusion_none.png").is_file()
+
+    assert "| Regime |" in result.stdout and "| synthetic |" in result.stdout
+    assert f"report: {output / 'report.md'}" in result.stdout
+
+
+def test_rerun_skips_every_finished_step(experiment):
+    output, args, first = experiment
+    assert first.returncode == 0, first.stderr[-3000:]
+    report_before = (output / "evaluation" / "report.json").read_text()
+    started = time.monotonic()
+    result = run_experiment(*args, timeout=120)
+    elapsed = time.monotonic() - started
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stderr
+    assert f"dataset: reusing {output / 'dataset'}" in log
+    assert log.count("training is already complete") == FOLDS
+    assert log.count("exists, skipped") == 2 * FOLDS  # synthetic set and quality audit of each fold
+    assert log.count("finished earlier, skipping") == len(REGIMES) * FOLDS
+    assert "img/s" not in log  # no training tick
+    assert (output / "evaluation" / "report.json").read_text() == report_before
+    assert "| Regime |" in result.stdout
+    assert elapsed < 90
+
+
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory):
+    """Bad command lines run at the same time: {case: (returncode, stderr, output folder)}."""
+    tmp = tmp_path_factory.mktemp("refusals")
+    cases = {
+        "synthesis_mode": ["--synthesis_mode=foo", f"--output={tmp / 'mode'}"],
+        "dataset_resolution": ["--dataset_resolution=48", f"--output={tmp / 'resolution'}"],
+        "no output": [],
+        "output is a file": [f"--output={__file__}"],
+    }
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    processes = {case: subprocess.Popen([sys.executable, "-m", "tools.experiment", *args], cwd=REPO, env=env,
+                                        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for case, args in cases.items()}
+    stderrs = {case: process.communicate(timeout=120)[1] for case, process in processes.items()}
+    return tmp, {case: (processes[case].returncode, stderr) for case, stderr in stderrs.items()}
+
+
+@pytest.mark.parametrize("case, message", [
+    ("synthesis_mode", "flag --synthesis_mode=foo: value should be one of <balance_to|per_class>"),
+    ("dataset_resolution", "--dataset_resolution must be a power of two in 4..1024"),
+    ("no output", "error: --output is required"),
+    ("output is a file", "--output must be a folder path, not a file"),
+])
+def test_bad_command_lines_fail_with_one_clear_line(refusals, case, message):
+    tmp, results = refusals
+    returncode, stderr = results[case]
+    assert returncode != 0
+    assert "Traceback" not in stderr
+    assert [line for line in stderr.splitlines() if message in line], stderr[-2000:]
+    assert not any(tmp.iterdir())  # refused before any work: nothing written

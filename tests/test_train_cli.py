@@ -1,0 +1,89 @@
+"""Tests for the training binary `python -m tfpgan.train`: flagfiles, flag errors, SIGTERM."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest_plugins = ("gan_fixtures",)
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TIMEOUT = 180
+
+
+def _train(*args, timeout=TIMEOUT):
+    return subprocess.run([sys.executable, "-m", "tfpgan.train", *args], cwd=REPOSITORY, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _assert_one_clear_error(result, text):
+    """Non-zero exit, no traceback, and exactly one stderr line (the error) mentioning `text`."""
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if text in line]
+    assert len(lines) == 1, result.stderr
+
+
+def _flagfile(path, *lines):
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return f"--flagfile={path}"
+
+
+@pytest.mark.parametrize("flag, message", [
+    ("--resolution=48", "--resolution must be a power of two in 4..1024"),
+    ("--batch_per_resolution=oops", "--batch_per_resolution must be RESOLUTION:VALUE pairs"),
+    ("--conditioning=foo", "value should be one of <acgan|none>"),
+])
+def test_a_bad_flag_value_fails_with_one_clear_line(flag, message, tmp_path):
+    result = _train(flag, f"--dataset={tmp_path}", f"--logdir={tmp_path / 'run'}")
+    _assert_one_clear_error(result, message)
+    assert flag in result.stderr and not os.path.exists(tmp_path / "run")
+
+
+def test_flags_of_a_flagfile_are_read_and_later_flags_override_them(tmp_path):
+    flagfile = _flagfile(tmp_path / "bad.cfg", "# a comment", "--resolution=48")
+    _assert_one_clear_error(_train(flagfile, "--logdir=x"), "--resolution must be a power of two")
+    # the override fixes the value; the run then stops at the missing --dataset
+    _assert_one_clear_error(_train(flagfile, "--resolution=16", "--logdir=x"), "error: --dataset is required")
+
+
+def test_a_missing_dataset_flag_fails_with_one_clear_line(tmp_path):
+    _assert_one_clear_error(_train(f"--logdir={tmp_path}"), "error: --dataset is required")
+
+
+def test_a_dataset_that_does_not_exist_fails_with_one_clear_line(tmp_path):
+    result = _train(f"--dataset={tmp_path / 'nowhere'}", f"--logdir={tmp_path / 'run'}")
+    assert result.returncode == 2
+    _assert_one_clear_error(result, f"error: {tmp_path / 'nowhere'}: dataset folder not found")
+
+
+def test_sigterm_saves_a_checkpoint_and_exits_saying_how_to_resume(gan_dataset, tmp_path):
+    logdir = tmp_path / "run"
+    flagfile = _flagfile(tmp_path / "run.cfg", f"--dataset={gan_dataset}", f"--logdir={logdir}", "--resolution=4",
+                         "--kimg_per_phase=100", "--batch_per_resolution=4:8", "--latent_size=4", "--fmap_base=64",
+                         "--fmap_max=16", "--seed=3", "--tick_kimg=0.008", "--image_every_kimg=0",
+                         "--checkpoint_every_kimg=0", "--noexport")
+    process = subprocess.Popen([sys.executable, "-m", "tfpgan.train", flagfile, "--latent_size=8"], cwd=REPOSITORY,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not os.path.exists(logdir / "config.json") and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert process.poll() is None, "the run ended before SIGTERM"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, stderr[-3000:]
+    assert "Traceback" not in stderr
+    assert "run the same command to resume" in stderr
+    assert os.listdir(logdir / "checkpoints")
+    with open(logdir / "config.json", encoding="utf-8") as handle:
+        config = json.load(handle)
+    assert (config["latent_size"], config["seed"], config["resolution"]) == (8, 3, 4)  # override, flagfile, flagfile
