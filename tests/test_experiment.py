@@ -17,16 +17,18 @@ from tfpgan.evaluation import REGIMES
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLASS_COUNTS = {"cyst": 24, "metastasis": 16, "hemangioma": 20}  # unbalanced on purpose
 SIZE, FOLDS = 16, 2
+SYNTHETIC_PER_CLASS, AUDITED = 8, 18  # the audit samples 18 of the 24 synthetic images of a fold
 TINY_EXPERIMENT = [
     f"--dataset_resolution={SIZE}", f"--dataset_folds={FOLDS}",
     # GAN: 8x8 -> 16x16, a few steps per phase, tiny networks.
     f"--resolution={SIZE}", "--start_resolution=8", "--kimg_per_phase=0.03", "--kimg_per_transition=0.03",
     "--batch_per_resolution=8:8,16:8", "--latent_size=8", "--fmap_base=64", "--fmap_max=16", "--tick_kimg=0.03",
     "--image_every_kimg=0.03", "--checkpoint_every_kimg=0.03", "--images_per_class=2",
-    "--synthesis_mode=per_class", "--synthesis_count=8",
+    "--synthesis_mode=per_class", f"--synthesis_count={SYNTHETIC_PER_CLASS}",
     "--classifier_epochs=1", "--classifier_batch_size=16",
     "--classifier_optimizer=adam",  # no --regimes: the experiment's default is every regime
     "--quality_classifier_epochs=1", "--msssim_pairs=10", "--kid_subsets=5", "--kid_subset_size=8",
+    f"--quality_max_images={AUDITED}",
 ]
 
 
@@ -69,9 +71,11 @@ def test_experiment_trains_synthesizes_audits_and_reports_every_fold(experiment)
         assert generator["dataset_fingerprint"] == real.fingerprint
         synthetic = read_info(str(output / "synthetic" / f"fold{fold}"))
         assert synthetic.extra["generator"]["test_fold"] == fold
-        assert synthetic.counts == {name: 8 for name in real.classes}
+        assert synthetic.counts == {name: SYNTHETIC_PER_CLASS for name in real.classes}
         quality = json.loads((output / "quality" / f"fold{fold}" / "quality.json").read_text())
         assert {"swd", "msssim", "fid_kid", "memorization"} <= quality.keys()
+        assert quality["memorization"]["synthetic_images"] == AUDITED
+        assert f"fold {fold}: auditing a random sample of {AUDITED} synthetic images" in result.stderr
 
     report = json.loads((output / "evaluation" / "report.json").read_text())
     assert report["folds"] == list(range(FOLDS)) and list(report["regimes"]) == list(REGIMES)
@@ -80,13 +84,13 @@ def test_experiment_trains_synthesizes_audits_and_reports_every_fold(experiment)
     compared = {(c["treatment"], c["baseline"]) for c in report["comparisons"]}
     assert compared == {("classic+synthetic", "classic"), ("synthetic", "none"), ("classic", "none")}
     synthetic_run = json.loads((output / "evaluation" / "runs" / "synthetic" / "fold1" / "result.json").read_text())
-    assert synthetic_run["training"]["synthetic_images"] == 8 * len(CLASS_COUNTS)
+    assert synthetic_run["training"]["synthetic_images"] == SYNTHETIC_PER_CLASS * len(CLASS_COUNTS)
 
     summary = (output / "report.md").read_text()
     assert "| Regime |" in summary and "| classic+synthetic |" in summary
     assert "## Synthetic-image quality per fold" in summary
     quality_rows = [line for line in summary.splitlines() if line.startswith(("| 0 |", "| 1 |"))]
-    assert len(quality_rows) == FOLDS and all(line.endswith(f"/ {8 * len(CLASS_COUNTS)} |") for line in quality_rows)
+    assert len(quality_rows) == FOLDS and all(line.endswith(f"/ {AUDITED} |") for line in quality_rows)
     assert "](evaluation/confusion_none.png)" in summary
     assert (output / "evaluation" / "confusion_none.png").is_file()
 
@@ -116,10 +120,9 @@ def test_rerun_skips_every_finished_step(experiment):
 
 @pytest.fixture(scope="module")
 def refusals(tmp_path_factory):
-    """Bad command lines run at the same time: {case: (returncode, stderr, output folder)}."""
+    """Bad command lines run at the same time: (their scratch folder, {case: (returncode, stderr)})."""
     tmp = tmp_path_factory.mktemp("refusals")
     cases = {
-        "synthesis_mode": ["--synthesis_mode=foo", f"--output={tmp / 'mode'}"],
         "dataset_resolution": ["--dataset_resolution=48", f"--output={tmp / 'resolution'}"],
         "no output": [],
         "output is a file": [f"--output={__file__}"],
@@ -133,7 +136,6 @@ def refusals(tmp_path_factory):
 
 
 @pytest.mark.parametrize("case, message", [
-    ("synthesis_mode", "flag --synthesis_mode=foo: value should be one of <balance_to|per_class>"),
     ("dataset_resolution", "--dataset_resolution must be a power of two in 4..1024"),
     ("no output", "error: --output is required"),
     ("output is a file", "--output must be a folder path, not a file"),

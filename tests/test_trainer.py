@@ -5,6 +5,7 @@ import dataclasses
 import glob
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ pytest_plugins = ("gan_fixtures",)
 
 PROGRESS_TAGS = {"progress/kimg", "progress/resolution", "progress/alpha", "progress/images_per_second",
                  "progress/learning_rate"}
+TICK_TAGS = {f"accuracy/{n}" if "acc" in n else f"loss/{n}" for n in METRIC_NAMES} | PROGRESS_TAGS
 
 
 def _events(logdir):
@@ -59,11 +61,10 @@ def test_grown_run_summary_and_config(grown_run):
 
 def test_grown_run_writes_every_tick_to_tensorboard(grown_run):
     scalars, tags = _events(grown_run.config.logdir)
-    loss_tags = {f"accuracy/{n}" if "acc" in n else f"loss/{n}" for n in METRIC_NAMES}
-    assert loss_tags | PROGRESS_TAGS <= set(scalars)
+    assert TICK_TAGS <= set(scalars)
     assert "config" in tags and any(tag.startswith("fakes_ema") for tag in tags)
     ticks = list(range(2, TOTAL_STEPS + 1, 2))  # a tick every 16 images, none lost or repeated across resumes
-    for tag in loss_tags | PROGRESS_TAGS:
+    for tag in TICK_TAGS:
         assert sorted(scalars[tag]) == ticks, tag
         assert all(np.isfinite(v) for v in scalars[tag].values()), tag
     assert [scalars["progress/resolution"][s] for s in ticks] == [4, 4, 8, 8, 8, 8, 16, 16, 16, 16]
@@ -73,7 +74,7 @@ def test_grown_run_writes_every_tick_to_tensorboard(grown_run):
 
 def test_grown_run_saves_image_grids_of_every_phase(grown_run):
     paths = sorted(glob.glob(os.path.join(grown_run.config.logdir, "images", "*.png")))
-    phases = {os.path.basename(p)[len("kimg000000.0_"):-len(".png")] for p in paths}
+    phases = {re.search(r"_(\d+x\d+(_fade)?)\.png$", path).group(1) for path in paths}
     assert phases == {"4x4", "8x8_fade", "8x8", "16x16_fade", "16x16"}
     for path in paths:
         grid = np.asarray(Image.open(path))
@@ -138,6 +139,7 @@ def test_rerunning_a_completed_run_returns_at_once(grown_run):
     trainer = Trainer(grown_run.config)
     assert trainer.train() == grown_run.summary
     assert int(trainer.step.numpy()) == TOTAL_STEPS and _checkpoint_names(grown_run.config.logdir) == before
+    assert Trainer(dataclasses.replace(grown_run.config, export=False)).train()["export"] == ""
 
 
 def test_mirrored_strategy_on_two_cpus_trains_with_the_global_batch(gan_dataset, tmp_path):
@@ -178,6 +180,8 @@ def test_a_non_finite_loss_raises_training_diverged_and_keeps_the_last_good_chec
                                                r"lower --learning_rate") as diverged:
         trainer.train(should_stop=blow_up_after_step_2)
     assert os.path.basename(trainer.manager.latest_checkpoint) == "ckpt-2"
+    scalars = _events(config.logdir)[0]  # what was logged before the blow-up is on disk
+    assert {tag: sorted(steps) for tag, steps in scalars.items()} == {tag: [2] for tag in TICK_TAGS}
     assert trainer.manager.latest_checkpoint in str(diverged.value)
     assert max(np.abs(v.numpy()).max() for v in trainer.discriminator.trainable_variables) > 1e20  # in memory
     for path in trainer.manager.checkpoints:  # on disk: only the weights from before the blow-up

@@ -19,6 +19,7 @@ from absl import flags, logging
 
 from tfpgan import cli
 from tfpgan.data.dataset_info import is_power_of_two, read_info
+from tfpgan.data.pipeline import check_folds
 from tfpgan.errors import TfpganError
 from tfpgan.evaluation import REGIMES
 from tfpgan.train import config_from_flags, define_flags as define_training_flags, run_training
@@ -151,7 +152,10 @@ def main(argv):
     os.makedirs(output, exist_ok=True)
     dataset = ensure_dataset(output)
     info = read_info(dataset)
-    folds = list(parse_folds(FLAGS.folds) or range(info.folds))
+    if FLAGS.resolution not in (0, info.resolution):
+        raise TfpganError(f"--resolution={FLAGS.resolution} differs from the dataset's {info.resolution}: the "
+                          "synthetic images must match the classifier's input (use --dataset_resolution)")
+    folds = list(check_folds(info, parse_folds(FLAGS.folds), dataset))
     try:
         for fold in folds:
             run_fold(dataset, output, fold)

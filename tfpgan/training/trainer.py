@@ -345,7 +345,7 @@ class Trainer:
                          int(self.step.numpy()))
         if self.kimg >= self.total_kimg:
             logging.info("training is already complete (kimg %.1f of %.1f)", self.kimg, self.total_kimg)
-            export_dir = os.path.join(c.logdir, "export", "generator")
+            export_dir = os.path.join(c.logdir, "export", "generator") if c.export else ""
             if c.export and self.is_chief and not os.path.isfile(os.path.join(export_dir, "saved_model.pb")):
                 export_dir = self.export()
             return {"kimg": self.kimg, "complete": True, "resumed": resumed, "export": export_dir}
