@@ -110,10 +110,12 @@ def test_tools_export_exports_a_chosen_checkpoint_of_a_moved_run(grown_run, tmp_
     assert read_metadata(grown_run.summary["export"])["kimg"] == pytest.approx(0.16)  # the original is untouched
 
 
-def test_export_checkpoint_needs_a_run_folder_with_a_checkpoint(gan_dataset, tmp_path):
+def test_export_checkpoint_needs_a_run_folder_and_an_existing_checkpoint(gan_dataset, tmp_path):
     with pytest.raises(TfpganError, match="no config.json"):
         export_checkpoint(str(tmp_path))
     config = tiny_config(gan_dataset, str(tmp_path), resolution=4)
     (tmp_path / "config.json").write_text(config.to_json(), encoding="utf-8")
     with pytest.raises(TfpganError, match="no checkpoint to export yet"):
         export_checkpoint(str(tmp_path))
+    with pytest.raises(TfpganError, match="ckpt-7: no such checkpoint"):
+        export_checkpoint(str(tmp_path), str(tmp_path / "checkpoints" / "ckpt-7"))

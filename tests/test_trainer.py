@@ -4,6 +4,7 @@ phase, MirroredStrategy on 2 logical CPUs, divergence handling."""
 import dataclasses
 import glob
 import json
+import logging
 import os
 import re
 
@@ -134,10 +135,12 @@ def test_one_compiled_step_per_phase_whatever_alpha(grown_run):
     assert fade_16 == pytest.approx([0.0, 0.25, 0.5, 0.75])
 
 
-def test_rerunning_a_completed_run_returns_at_once(grown_run):
+def test_rerunning_a_completed_run_returns_at_once(grown_run, caplog):
     before = _checkpoint_names(grown_run.config.logdir)
     trainer = Trainer(grown_run.config)
-    assert trainer.train() == grown_run.summary
+    with caplog.at_level(logging.INFO):
+        assert trainer.train() == grown_run.summary
+    assert "training is already complete (kimg 0.2 of 0.2)" in caplog.text
     assert int(trainer.step.numpy()) == TOTAL_STEPS and _checkpoint_names(grown_run.config.logdir) == before
     assert Trainer(dataclasses.replace(grown_run.config, export=False)).train()["export"] == ""
 

@@ -130,7 +130,7 @@ def check_synthetic_format(real: DatasetInfo, where: str, resolution: int, chann
                         f"(synthesize at {real.resolution} or a multiple of it)")
     if channels != real.channels:
         problems.append(f"{channels} channel(s) where the real images have {real.channels}")
-    if classes is not None and list(classes) != list(real.classes):
+    if classes is not None and sorted(classes) != sorted(real.classes):
         problems.append(f"classes {list(classes)} differ from the real {real.classes}")
     if problems:
         raise DataError(f"{where}: cannot be compared with {real.name}: " + "; ".join(problems))
@@ -141,7 +141,9 @@ def load_synthetic_dataset(synthetic_dir: str, real: DatasetInfo) -> LabeledImag
     info = read_info(synthetic_dir)
     check_synthetic_format(real, synthetic_dir, info.resolution, info.channels, info.classes)
     logger.info("loading %d synthetic images from %s", info.num_examples, synthetic_dir)
-    return load_labeled_images(synthetic_dir)
+    images = load_labeled_images(synthetic_dir)
+    to_real = np.array([real.classes.index(name) for name in info.classes])  # same names, maybe another order
+    return images._replace(labels=to_real[images.labels])
 
 
 def resolve_train_folds(metadata: dict, real: DatasetInfo, where: str,

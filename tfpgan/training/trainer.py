@@ -490,5 +490,7 @@ def export_checkpoint(logdir: str, checkpoint: str | None = None) -> tuple[str, 
     checkpoint = checkpoint or trainer.manager.latest_checkpoint
     if checkpoint is None:
         raise TfpganError(f"{logdir}: no checkpoint to export yet")
+    if not tf.io.gfile.exists(f"{checkpoint}.index"):
+        raise TfpganError(f"{checkpoint}: no such checkpoint (give a prefix like LOGDIR/checkpoints/ckpt-500)")
     trainer.checkpoint.restore(checkpoint).expect_partial()
     return trainer.export(), trainer.metadata()
