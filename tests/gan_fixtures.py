@@ -110,10 +110,9 @@ def train_until(config: TrainConfig, stop_step: int) -> tuple[RecordingTrainer, 
 
 @dataclasses.dataclass
 class Segment:
-    """One interrupted stretch of a run: its trainer, the interrupt, the newest checkpoint and the state then."""
+    """One interrupted stretch of a run: the interrupt's message, the newest checkpoint and the state then."""
 
-    trainer: RecordingTrainer
-    interrupt: TrainingInterrupted
+    message: str
     checkpoint: str
     state: dict
 
@@ -130,11 +129,12 @@ class GrownRun:
 
 @pytest.fixture(scope="session")
 def grown_run(gan_dataset, tmp_path_factory) -> GrownRun:
+    """The one full 4 -> 8 -> 16 run that the trainer and export tests inspect (stopped at steps 4 and 6)."""
     config = tiny_config(gan_dataset, str(tmp_path_factory.mktemp("grown") / "run"))
     segments = []
     for stop_step in (BOUNDARY_STEP, MID_FADE_STEP):
         trainer, interrupt = train_until(config, stop_step)
-        segments.append(Segment(trainer, interrupt, trainer.manager.latest_checkpoint, training_state(trainer)))
+        segments.append(Segment(str(interrupt), trainer.manager.latest_checkpoint, training_state(trainer)))
     trainer = RecordingTrainer(config)
     summary = trainer.train()
     return GrownRun(config, segments, trainer, summary)

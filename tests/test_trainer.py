@@ -102,8 +102,7 @@ def test_interrupt_saves_a_checkpoint_and_says_how_to_resume(grown_run):
     for segment, step in zip(grown_run.segments, (BOUNDARY_STEP, MID_FADE_STEP)):
         assert os.path.basename(segment.checkpoint) == f"ckpt-{step}"
         assert segment.state["step"] == step and segment.state["images_seen"] == 8 * step
-        message = str(segment.interrupt)
-        assert segment.checkpoint in message and "run the same command to resume" in message
+        assert segment.checkpoint in segment.message and "run the same command to resume" in segment.message
 
 
 def test_resume_restores_counters_alpha_weights_and_optimizer_moments(grown_run):
