@@ -50,6 +50,24 @@ def atomic_directory(path: str, overwrite: bool = False):
         raise
 
 
+@contextlib.contextmanager
+def atomic_file(path: str, suffix: str = ""):
+    """Yield a temporary path beside `path`; on success it gets normal permissions and replaces `path`,
+    on any error it is deleted, so `path` is never half-written. `suffix` keeps writers that pick the
+    format from the extension (matplotlib, Keras) working."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=suffix or ".tmp",
+                                         dir=os.path.dirname(os.path.abspath(path)))
+    os.close(handle)
+    try:
+        yield temporary
+        default_permissions(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
 def write_json(path: str, content) -> None:
     """Write JSON atomically (temporary file + rename)."""
     write_text(path, json.dumps(content, indent=2) + "\n")
@@ -57,8 +75,5 @@ def write_json(path: str, content) -> None:
 
 def write_text(path: str, text: str) -> None:
     """Write a text file atomically (temporary file + rename)."""
-    temporary = f"{path}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
+    with atomic_file(path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
         handle.write(text)
-    default_permissions(temporary)
-    os.replace(temporary, path)

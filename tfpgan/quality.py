@@ -21,7 +21,6 @@ import dataclasses
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -30,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfpgan import synthesis
-from tfpgan.atomic import atomic_directory, default_permissions
+from tfpgan.atomic import atomic_directory, atomic_file
 from tfpgan.data.dataset_info import DatasetInfo, read_info
 from tfpgan.data.pipeline import box_downsample, check_folds, load
 from tfpgan.errors import DataError
@@ -229,15 +228,8 @@ def domain_classifier(real_dir: str, info: DatasetInfo, train_folds: Sequence[in
 
 def _save_model_atomically(model: keras.Model, path: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".keras", dir=os.path.dirname(path))
-    os.close(handle)
-    try:
+    with atomic_file(path, ".keras") as temporary:
         model.save(temporary)
-        default_permissions(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        os.remove(temporary)
-        raise
 
 
 def _match_real_format(synthetic: LabeledImages, real: DatasetInfo, where: str) -> LabeledImages:

@@ -20,7 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
 
-from tfpgan.atomic import default_permissions, write_json, write_text
+from tfpgan.atomic import atomic_file, write_json, write_text
 from tfpgan.metrics.classification import (MCNEMAR_EXACT_BELOW, classification_metrics, mcnemar_test,
                                            paired_fold_test, summarize)
 
@@ -185,10 +185,8 @@ def _markdown(report: Mapping[str, Any]) -> str:
 def _save_figure(figure: Figure, path: str) -> None:
     """Save as PNG with the Agg renderer, atomically (temporary file + rename)."""
     FigureCanvasAgg(figure)
-    temporary = f"{path}.tmp"
-    figure.savefig(temporary, format="png", dpi=100, bbox_inches="tight")
-    default_permissions(temporary)
-    os.replace(temporary, path)
+    with atomic_file(path, ".png") as temporary:
+        figure.savefig(temporary, format="png", dpi=100, bbox_inches="tight")
 
 
 def save_confusion_figure(path: str, confusion: Sequence[Sequence[int]], class_names: Sequence[str],

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 
 import matplotlib
 
@@ -11,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tfpgan.atomic import default_permissions  # noqa: E402
+from tfpgan.atomic import atomic_file  # noqa: E402
 
 
 def save_preview(path: str, samples: list[list[np.ndarray]], class_names: list[str], counts: list[int],
@@ -38,14 +36,8 @@ def save_preview(path: str, samples: list[list[np.ndarray]], class_names: list[s
     if title:
         figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=directory)
-    os.close(handle)
     try:
-        figure.savefig(temporary, dpi=100)
-        default_permissions(temporary)
-        os.replace(temporary, path)
+        with atomic_file(path, ".png") as temporary:
+            figure.savefig(temporary, dpi=100)
     finally:
         plt.close(figure)
-        if os.path.exists(temporary):
-            os.remove(temporary)

@@ -15,8 +15,6 @@ images (use the same `max_size` for every comparison); 64-128 is plenty to find 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -26,6 +24,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.neighbors import NearestNeighbors
 
+from tfpgan.atomic import atomic_file
 from tfpgan.metrics.batching import ImagesOrBatches, image_batches
 from tfpgan.metrics.msssim import FILTER_SIGMA, FILTER_SIZE, K1, K2
 
@@ -208,15 +207,8 @@ def save_closest_pairs_png(
         )
         for axis, (image, title) in zip(row, panels):
             _show(axis, image, title)
-    folder = os.path.dirname(os.path.abspath(path))
-    with tempfile.NamedTemporaryFile(dir=folder, suffix=".png", delete=False) as temp:
-        temp_path = temp.name
-    try:
-        figure.savefig(temp_path, format="png", dpi=100)
-        os.replace(temp_path, path)
-    except BaseException:
-        os.remove(temp_path)
-        raise
+    with atomic_file(path, ".png") as temporary:
+        figure.savefig(temporary, format="png", dpi=100)
 
 
 def _show(axis, image: np.ndarray, title: str) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import tensorflow as tf
 
-from tfpgan.atomic import default_permissions
+from tfpgan.atomic import atomic_file
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -36,7 +35,5 @@ def image_grid(fakes: np.ndarray, reals: np.ndarray, min_tile: int = 64) -> np.n
 
 def save_png(path: str, image: np.ndarray) -> None:
     """Write a uint8 HxWxC image as PNG atomically."""
-    temporary = f"{path}.tmp"
-    tf.io.write_file(temporary, tf.io.encode_png(image))
-    default_permissions(temporary)
-    os.replace(temporary, path)
+    with atomic_file(path, ".png") as temporary:
+        tf.io.write_file(temporary, tf.io.encode_png(image))
