@@ -1,4 +1,4 @@
-"""Shared GAN-training fixtures: a tiny 16x16 3-class dataset, a tiny TrainConfig and one grown 4 -> 16 run.
+"""Shared GAN-training fixtures: a tiny 16x16 3-class dataset, a tiny TrainOptions and one grown 4 -> 16 run.
 
 Test modules load this as a plugin (`pytest_plugins = ("gan_fixtures",)`) so that the session-scoped
 fixtures are built once per pytest run, however many modules use them.
@@ -11,10 +11,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from tfpgan.data.build import BuildOptions, build_dataset
+from tfpgan.data.build import build_dataset
 from tfpgan.data.sources import Item, Source
+from tfpgan.options import BuildOptions, TrainOptions
 from tfpgan.training.checkpoints import by_path
-from tfpgan.training.config import TrainConfig
 from tfpgan.training.trainer import Trainer, TrainingInterrupted
 
 CLASSES = ("stripes", "columns", "checks")
@@ -48,10 +48,10 @@ def gan_dataset(tmp_path_factory) -> str:
     return folder
 
 
-def tiny_config(dataset: str, logdir: str, **overrides) -> TrainConfig:
+def tiny_config(dataset: str, logdir: str, **overrides) -> TrainOptions:
     """A 4 -> 16 run of 5 phases x 32 images at batch 8 (20 steps); a tick every 2 steps, an image grid and a
     checkpoint at the end of every phase; the 2 newest checkpoints kept."""
-    config = TrainConfig(dataset=dataset, logdir=logdir, test_fold=0, resolution=16, start_resolution=4,
+    config = TrainOptions(dataset=dataset, logdir=logdir, test_fold=0, resolution=16, start_resolution=4,
                          kimg_per_phase=0.032, kimg_per_transition=0.032, batch_per_resolution={4: 8},
                          latent_size=8, fmap_base=64, fmap_max=16, ema_beta=0.9, tick_kimg=0.016,
                          checkpoint_every_kimg=0.032, keep_checkpoints=2, image_every_kimg=0.032,
@@ -100,7 +100,7 @@ class RecordingTrainer(Trainer):
         super()._tick(phase, values, *args)
 
 
-def train_until(config: TrainConfig, stop_step: int) -> tuple[RecordingTrainer, str]:
+def train_until(config: TrainOptions, stop_step: int) -> tuple[RecordingTrainer, str]:
     """Train `config` (resuming its logdir) until the step counter reaches `stop_step`; returns the trainer and
     the interrupt's message. (The exception is not kept: its traceback holds the loop's dataset iterator.)"""
     trainer = RecordingTrainer(config)
@@ -124,7 +124,7 @@ class Segment:
 class GrownRun:
     """tiny_config trained 4 -> 16: interrupted at a phase boundary, interrupted mid-fade, then resumed to the end."""
 
-    config: TrainConfig
+    config: TrainOptions
     segments: list[Segment]
     trainer: RecordingTrainer
     summary: dict

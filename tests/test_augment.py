@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfpgan.data.augment import ClassicAugmentation, make_augmenter
+from tfpgan.data.augment import make_augmenter
+from tfpgan.options import ClassicAugmentation
 
 NOTHING = ClassicAugmentation(
     rotation_degrees=0.0, horizontal_flip=False, vertical_flip=False, translate_pixels=0, zoom=0.0

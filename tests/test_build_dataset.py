@@ -12,13 +12,15 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-import datagen
 from tfpgan.data import tfrecords
-from tfpgan.data.build import BuildOptions, build_dataset
+from tfpgan.data.build import build_dataset
 from tfpgan.data.dataset_info import read_info
 from tfpgan.data.folds import assign_folds
 from tfpgan.data.sources import Item, Source, open_source
 from tfpgan.errors import DataError, TfpganError
+from tfpgan.options import BuildOptions
+
+import datagen
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COUNTS = {"cyst": 5, "hemangioma": 3, "metastasis": 4}
@@ -61,6 +63,7 @@ def test_build_writes_records_description_and_preview(tmp_path):
         digest.update(open(os.path.join(output, shard), "rb").read())
     assert fields["fingerprint"] == digest.hexdigest()
     assert fields["skipped"] == {"count": 0, "files": []} and fields["grouped"] is False
+    assert fields["ignored_files"] == {"count": 0, "files": []}
     assert read_info(output) == info
 
     records = _records(output)
@@ -140,8 +143,7 @@ BAD_FILES = {
     "zero-byte": ("cyst/empty.png", lambda p: open(p, "wb").close()),
     "truncated": ("cyst/cut.png", lambda p: datagen.write_truncated(p, datagen.random_image(0, 32))),
     "text as png": ("hemangioma/text.png", datagen.write_text),
-    "notes.txt": ("metastasis/notes.txt", datagen.write_text),
-    "mixed channels": ("metastasis/rgb.png", lambda p: datagen.write_image(p, datagen.random_image(0, 8, 3))),
+    "text as npy": ("metastasis/notes.npy", datagen.write_text),
 }
 
 
@@ -160,8 +162,8 @@ def test_bad_image_fails_naming_the_file_and_leaves_nothing(tmp_path, kind):
 def test_bad_images_are_skipped_with_a_warning_and_counted(tmp_path, caplog):
     root, _ = _folder(tmp_path)
     for relative, write in BAD_FILES.values():
-        if "rgb" not in relative:
-            write(os.path.join(root, relative))
+        write(os.path.join(root, relative))
+    datagen.write_text(os.path.join(root, "metastasis", "notes.txt"))
     output = str(tmp_path / "out")
 
     with caplog.at_level(logging.WARNING):
@@ -169,9 +171,11 @@ def test_bad_images_are_skipped_with_a_warning_and_counted(tmp_path, caplog):
                                                                                 on_bad_image="skip"))
 
     assert info.num_examples == 12 and info.counts == COUNTS
-    skipped = json.load(open(os.path.join(output, "dataset.json")))["skipped"]
+    fields = json.load(open(os.path.join(output, "dataset.json")))
+    skipped = fields["skipped"]
     assert skipped["count"] == 4 and len(skipped["files"]) == 4
-    for name in ("empty.png", "cut.png", "text.png", "notes.txt"):
+    assert fields["ignored_files"] == {"count": 1, "files": [os.path.join("metastasis", "notes.txt")]}
+    for name in ("empty.png", "cut.png", "text.png", "notes.npy"):
         assert sum(name in line for line in skipped["files"]) == 1, name
         assert any(name in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records), name
     assert len(_records(output)) == 12
@@ -179,8 +183,8 @@ def test_bad_images_are_skipped_with_a_warning_and_counted(tmp_path, caplog):
 
 def test_class_left_without_images_is_an_error(tmp_path):
     root, _ = _folder(tmp_path)
-    datagen.write_text(os.path.join(root, "unknown", "notes.txt"))
-    datagen.write_text(os.path.join(root, "unknown", "readme.txt"))
+    datagen.write_text(os.path.join(root, "unknown", "notes.png"))
+    datagen.write_text(os.path.join(root, "unknown", "readme.png"))
     with pytest.raises(DataError, match="no readable images in class.*unknown"):
         build_dataset(open_source(f"folder:{root}"), str(tmp_path / "out"),
                       BuildOptions(resolution=8, folds=2, on_bad_image="skip"))

@@ -9,15 +9,15 @@ import shutil
 import numpy as np
 import pytest
 
-from tfpgan import evaluation
+from tfpgan import evaluation, run_folder
 from tfpgan.data.augment import ClassicAugmentation
-from tfpgan.data.build import BuildOptions, build_dataset
+from tfpgan.data.build import build_dataset
 from tfpgan.data.dataset_info import INFO_FILE
 from tfpgan.data.sources import Item, Source
 from tfpgan.errors import DataError, TfpganError
-from tfpgan.evaluation import (ClassifierTraining, EvaluationOptions, LeakageError, check_synthetic_set,
-                               run_evaluation)
+from tfpgan.evaluation import ClassifierTraining, EvaluationOptions, LeakageError, check_synthetic_set, run_evaluation
 from tfpgan.metrics.classification import classification_metrics
+from tfpgan.options import BuildOptions
 
 CLASSES = ("benign", "malignant")
 REAL_PER_CLASS = 24
@@ -157,7 +157,7 @@ def evaluated(real, tmp_path_factory):
 
 
 def _result(options, regime, fold):
-    with open(os.path.join(evaluation.run_dir(options.output, regime, fold), evaluation.RESULT_FILE)) as handle:
+    with open(os.path.join(evaluation.run_dir(options.output, regime, fold), run_folder.RESULT_FILE)) as handle:
         return json.load(handle)
 
 
@@ -204,7 +204,7 @@ def test_other_settings_are_refused_without_overwrite(evaluated):
 
 def test_resume_skips_finished_runs_and_rewrites_the_report(evaluated, caplog):
     options, _ = evaluated
-    paths = {(r, f): os.path.join(evaluation.run_dir(options.output, r, f), evaluation.RESULT_FILE)
+    paths = {(r, f): os.path.join(evaluation.run_dir(options.output, r, f), run_folder.RESULT_FILE)
              for r in ("none", "synthetic") for f in (0, 1)}
     before = {key: os.stat(path).st_mtime_ns for key, path in paths.items()}
     os.remove(paths[("synthetic", 1)])

@@ -10,9 +10,10 @@ import time
 import numpy as np
 import pytest
 
-from datagen import write_image
 from tfpgan.data.dataset_info import read_info
-from tfpgan.evaluation import REGIMES
+from tfpgan.options import REGIMES
+
+from datagen import write_image
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLASS_COUNTS = {"cyst": 24, "metastasis": 16, "hemangioma": 20}  # unbalanced on purpose

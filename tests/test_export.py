@@ -13,10 +13,11 @@ import tensorflow as tf
 
 pytest.register_assert_rewrite("gan_fixtures")  # imported here before pytest_plugins loads it
 
-from gan_fixtures import CLASSES, tiny_config  # noqa: E402
 from tfpgan.errors import TfpganError  # noqa: E402
 from tfpgan.export import METADATA_FILE, load_generator, read_metadata  # noqa: E402
 from tfpgan.training.trainer import export_checkpoint  # noqa: E402
+
+from gan_fixtures import CLASSES, tiny_config  # noqa: E402
 
 pytest_plugins = ("gan_fixtures",)
 
@@ -31,7 +32,8 @@ import tensorflow as tf
 
 export, folder = sys.argv[1:]
 serve = tf.saved_model.load(export).signatures["serving_default"]
-images = serve(latents=tf.constant(np.load(folder + "/latents.npy")), labels=tf.constant(np.load(folder + "/labels.npy")))
+latents, labels = np.load(folder + "/latents.npy"), np.load(folder + "/labels.npy")
+images = serve(latents=tf.constant(latents), labels=tf.constant(labels))
 np.save(folder + "/images.npy", images["images"].numpy())
 inputs = serve.structured_input_signature[1]
 print(json.dumps({"inputs": {k: [v.dtype.name, v.shape.as_list()] for k, v in inputs.items()},

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import datagen
-from tfpgan.data.images import convert_channels, fit_square, parse_window, read_image, to_uint8
+from tfpgan.data.images import convert_channels, fit_square, is_image_name, read_image, to_uint8
 from tfpgan.errors import DataError
+from tfpgan.options import parse_window
+
+import datagen
 
 
 @pytest.mark.parametrize("extension", [".png", ".tif", ".bmp", ".npy"])
@@ -164,3 +166,11 @@ def test_fit_square_resizes_with_antialiasing():
 def test_fit_square_rejects_unknown_mode():
     with pytest.raises(ValueError, match="resize mode"):
         fit_square(np.zeros((4, 4, 1), np.uint8), 4, "squash")
+
+
+def test_is_image_name():
+    for name in ("a.png", "B.PNG", "c.Jpeg", "d.jpg", "e.tif", "f.TIFF", "g.bmp", "h.dcm", "i.NPY", "x.y.png"):
+        assert is_image_name(name), name
+    for name in ("notes.txt", "labels.csv", "meta.json", ".DS_Store", "Thumbs.db", "._a.png", ".png", "a.png.bak",
+                 "png", "dcm"):
+        assert not is_image_name(name), name

@@ -7,9 +7,17 @@ import sys
 
 import numpy as np
 import pytest
+from test_quality import (
+    CLASSES,
+    SIZE,
+    as_uint8,
+    build_images_dataset,
+    build_real_dataset,
+    export_tiny_generator,
+    structured_images,
+    upsample,
+)
 
-from test_quality import CLASSES, SIZE, as_uint8, build_images_dataset, build_real_dataset, export_tiny_generator
-from test_quality import structured_images, upsample
 from tfpgan import quality, synthesis
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

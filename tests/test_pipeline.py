@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import datagen
-from tfpgan.data.build import BuildOptions, build_dataset
+from tfpgan.data.build import build_dataset
 from tfpgan.data.folds import assign_folds
 from tfpgan.data.pipeline import box_downsample, load
 from tfpgan.data.sources import Item, Source
 from tfpgan.errors import DataError
+from tfpgan.options import BuildOptions
+
+import datagen
 
 CLASS_SIZES = (24, 8, 4)  # unbalanced on purpose
 RESOLUTION, CHANNELS, FOLDS, SEED = 16, 3, 3, 5

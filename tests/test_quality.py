@@ -9,12 +9,13 @@ import pytest
 import scipy.ndimage
 
 from tfpgan import quality
-from tfpgan.data.build import BuildOptions, build_dataset
+from tfpgan.data.build import build_dataset
 from tfpgan.data.dataset_info import DatasetInfo, read_info
 from tfpgan.data.sources import Item, Source
 from tfpgan.errors import DataError
 from tfpgan.export import export_generator
 from tfpgan.models.networks import Generator
+from tfpgan.options import BuildOptions
 from tfpgan.quality import LabeledImages, QualityOptions
 
 CLASSES = ("cyst", "metastasis")

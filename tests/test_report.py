@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tfpgan import report
+from tfpgan import report, run_folder
 from tfpgan.metrics.classification import classification_metrics
 
 CLASSES = ("cyst", "metastasis", "hemangioma")
@@ -41,7 +41,7 @@ def written(tmp_path_factory):
 
 
 def _load(output):
-    with open(os.path.join(output, report.REPORT_JSON), encoding="utf-8") as handle:
+    with open(os.path.join(output, run_folder.REPORT_JSON), encoding="utf-8") as handle:
         return json.load(handle)
 
 
@@ -83,7 +83,7 @@ def test_per_fold_and_pooled_numbers_agree_with_the_confusion_matrices(written):
 def test_markdown_table_shows_the_measured_means_and_sample_stds(written):
     output, _, _ = written
     content = _load(output)
-    with open(os.path.join(output, report.REPORT_MARKDOWN), encoding="utf-8") as handle:
+    with open(os.path.join(output, run_folder.REPORT_MARKDOWN), encoding="utf-8") as handle:
         markdown = handle.read()
     rows = {line.split("|")[1].strip(): line for line in markdown.splitlines() if line.startswith("| ")}
     for regime in ("none", "classic", "synthetic"):
@@ -126,7 +126,7 @@ def test_comparisons_pair_folds_and_match_examples_by_id(written):
 
 def test_figures_are_pngs_linked_from_the_markdown(written):
     output, _, _ = written
-    with open(os.path.join(output, report.REPORT_MARKDOWN), encoding="utf-8") as handle:
+    with open(os.path.join(output, run_folder.REPORT_MARKDOWN), encoding="utf-8") as handle:
         markdown = handle.read()
     for regime in ("none", "classic", "synthetic"):
         for name in (f"confusion_{regime}.png", f"roc_{regime}.png"):

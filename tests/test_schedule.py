@@ -3,7 +3,8 @@
 import pytest
 
 from tfpgan.errors import TfpganError
-from tfpgan.training.schedule import Phase, build_phases, parse_resolution_map, phase_at, value_for
+from tfpgan.options import parse_resolution_map
+from tfpgan.training.schedule import Phase, build_phases, phase_at, value_for
 
 
 def test_phases_grow_from_4_to_16_with_kimg_boundaries():

@@ -6,9 +6,10 @@ import os
 import numpy as np
 import pytest
 
-import datagen
 from tfpgan.data.sources import ELPV_CLASSES, elpv_class, open_source
 from tfpgan.errors import DataError
+
+import datagen
 
 
 def test_folder_source_reads_every_file_kind(tmp_path):
@@ -20,7 +21,9 @@ def test_folder_source_reads_every_file_kind(tmp_path):
     datagen.write_dicom(str(root / "benign" / "scan" / "ct.dcm"), np.array([[0, 100], [200, 300]], np.int16),
                         slope=1.0, intercept=-1000.0, window=(-850.0, 300.0))
     datagen.write_text(str(root / "benign" / ".DS_Store"))  # hidden files and folders are ignored
+    datagen.write_text(str(root / "benign" / ".git" / "config.png"))
     datagen.write_text(str(root / ".hidden_class" / "x.png"))
+    datagen.write_text(str(root / "malignant" / "notes.txt"))  # so are files of other kinds
 
     source = open_source(f"folder:{root}")
 
@@ -28,6 +31,7 @@ def test_folder_source_reads_every_file_kind(tmp_path):
     assert source.classes == ("benign", "malignant")
     by_id = {item.id: item for item in source.items}
     assert sorted(by_id) == sorted([*expected, os.path.join("benign", "scan", "ct.dcm")])
+    assert source.ignored == [os.path.join("benign", ".DS_Store"), os.path.join("malignant", "notes.txt")]
     for relative in expected:
         assert by_id[relative].label == source.classes.index(relative.split(os.sep)[0])
         pixels = by_id[relative].read()
@@ -56,6 +60,22 @@ def test_folder_source_errors(tmp_path):
     (tmp_path / "hemangioma").mkdir()
     with pytest.raises(DataError, match="hemangioma.*has no images"):
         open_source(f"folder:{tmp_path}")
+    datagen.write_image(str(tmp_path / "hemangioma" / "._scan.png"), datagen.random_image(0))
+    datagen.write_text(str(tmp_path / "hemangioma" / "notes.txt"))
+    with pytest.raises(DataError, match="hemangioma.*has no images"):
+        open_source(f"folder:{tmp_path}")
+
+
+def test_folder_source_extensions_are_case_insensitive(tmp_path):
+    images = ("a.PNG", "b.Jpeg", "c.TIF", "d.Bmp")
+    for name in images:
+        datagen.write_image(str(tmp_path / "x" / name), datagen.random_image(0))
+    for name in ("e.png.bak", "Thumbs.db", "labels.csv"):
+        datagen.write_text(str(tmp_path / "x" / name))
+    source = open_source(f"folder:{tmp_path}")
+    assert [item.id for item in source.items] == [os.path.join("x", n) for n in images]
+    assert all(item.read().shape == (8, 8, 1) for item in source.items)
+    assert source.ignored == [os.path.join("x", n) for n in ("Thumbs.db", "e.png.bak", "labels.csv")]
 
 
 def test_csv_source_with_relative_paths_and_groups(tmp_path):

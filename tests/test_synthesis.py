@@ -4,21 +4,22 @@ import json
 import os
 import shutil
 
+import datagen
 import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
 
-import datagen
 from tfpgan import synthesis
 from tfpgan.data import tfrecords
-from tfpgan.data.build import BuildOptions, build_dataset
+from tfpgan.data.build import build_dataset
 from tfpgan.data.dataset_info import read_info
 from tfpgan.data.pipeline import load
 from tfpgan.data.sources import open_source
 from tfpgan.errors import TfpganError
 from tfpgan.export import METADATA_FILE, export_generator, load_generator, read_metadata
 from tfpgan.models.networks import Generator
+from tfpgan.options import BuildOptions
 
 REAL_COUNTS = {"cyst": 10, "hemangioma": 4, "metastasis": 2}
 TRAINED_ON = [0]

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-
 from test_synthesis import REAL_COUNTS, export_tiny_generator
+
 from tfpgan.data.dataset_info import read_info
 from tfpgan.data.pipeline import load
 

@@ -15,11 +15,20 @@ from PIL import Image
 
 pytest.register_assert_rewrite("gan_fixtures")  # imported here before pytest_plugins loads it
 
-from gan_fixtures import (BOUNDARY_STEP, CLASSES, MID_FADE_STEP, TOTAL_STEPS, RecordingTrainer,  # noqa: E402
-                          tiny_config, train_until, training_state)
 from tfpgan.data.dataset_info import read_info  # noqa: E402
 from tfpgan.training.schedule import phase_at  # noqa: E402
 from tfpgan.training.trainer import METRIC_NAMES, Trainer, TrainingDiverged  # noqa: E402
+
+from gan_fixtures import (  # noqa: E402
+    BOUNDARY_STEP,
+    CLASSES,
+    MID_FADE_STEP,
+    TOTAL_STEPS,
+    RecordingTrainer,
+    tiny_config,
+    train_until,
+    training_state,
+)
 
 pytest_plugins = ("gan_fixtures",)
 

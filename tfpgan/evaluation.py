@@ -1,4 +1,4 @@
-"""k-fold evaluation of a classifier under augmentation regimes (GUIDE.md §1 step 5, §2).
+"""k-fold evaluation of a classifier under augmentation regimes.
 
 For every selected test fold k and every regime, a fresh classifier trains on the other folds:
 
@@ -38,102 +38,23 @@ from sklearn.model_selection import train_test_split
 
 from tfpgan import report
 from tfpgan.atomic import write_json
-from tfpgan.data.augment import ClassicAugmentation, make_augmenter
+from tfpgan.data.augment import make_augmenter
 from tfpgan.data.dataset_info import DatasetInfo, read_info
 from tfpgan.data.pipeline import check_folds, load
 from tfpgan.errors import DataError, TfpganError
 from tfpgan.metrics.classification import classification_metrics
-from tfpgan.models.classifiers import CLASSIFIERS, build_classifier
+from tfpgan.models.classifiers import build_classifier
+from tfpgan.options import ClassicAugmentation, ClassifierTraining, EvaluationOptions, uses_classic, uses_synthetic
+from tfpgan.run_folder import BEST_WEIGHTS_FILE, FOLD_PLACEHOLDER, RESULT_FILE, RUNS_DIR, TENSORBOARD_DIR
 
 logger = logging.getLogger(__name__)
 
-REGIMES = ("none", "classic", "synthetic", "classic+synthetic")
 OPTIMIZERS = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}
-FOLD_PLACEHOLDER = "{fold}"
 GENERATOR_KEYS = ("trained_on_folds", "dataset_fingerprint")
-RUNS_DIR, TENSORBOARD_DIR = "runs", "tensorboard"
-RESULT_FILE = "result.json"
-BEST_WEIGHTS_FILE = "best.weights.h5"
 
 
 class LeakageError(TfpganError):
     """A synthetic set cannot be shown to be free of test-fold images."""
-
-
-@dataclasses.dataclass(frozen=True)
-class ClassifierTraining:
-    """How each classifier is built and trained (defaults: Frid-Adar et al. 2018, GUIDE.md §2)."""
-
-    classifier: str = "cnn"
-    weights: str | None = None
-    epochs: int = 50
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    optimizer: str = "sgd"
-    seed: int = 0
-    validation_fraction: float = 0.1
-
-    def __post_init__(self) -> None:
-        if self.classifier not in CLASSIFIERS:
-            raise ValueError(f"classifier must be one of {', '.join(CLASSIFIERS)}; got {self.classifier!r}.")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}.")
-        if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0 or self.seed < 0:
-            raise ValueError("epochs and batch_size must be >= 1, learning_rate > 0 and seed >= 0.")
-        if not 0.0 < self.validation_fraction < 1.0:
-            raise ValueError(f"validation_fraction must lie in (0, 1); got {self.validation_fraction}.")
-
-
-@dataclasses.dataclass(frozen=True)
-class EvaluationOptions:
-    """One evaluation: which dataset, folds and regimes, and where the report goes.
-
-    ``synthetic`` is a dataset folder, or a pattern in which ``{fold}`` stands for the test fold;
-    it is needed by the regimes that contain "synthetic". ``folds`` None means every fold.
-    """
-
-    dataset: str
-    output: str
-    regimes: tuple[str, ...] = ("none", "classic")
-    synthetic: str | None = None
-    folds: tuple[int, ...] | None = None
-    training: ClassifierTraining = ClassifierTraining()
-    augmentation: ClassicAugmentation = ClassicAugmentation()
-    overwrite: bool = False
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "regimes", parse_regimes(self.regimes))
-        if any(uses_synthetic(regime) for regime in self.regimes) and not self.synthetic:
-            raise ValueError("the synthetic regimes need a synthetic dataset folder (or {fold} pattern).")
-        if any(uses_classic(regime) for regime in self.regimes) and not self.augmentation.enabled:
-            raise ValueError("the classic regimes need at least one classic augmentation switched on.")
-
-
-def parse_regimes(names: Sequence[str]) -> tuple[str, ...]:
-    """Validated regime names, in the given order."""
-    names = tuple(name.strip() for name in names)
-    unknown = [name for name in names if name not in REGIMES]
-    if not names or unknown or len(set(names)) != len(names):
-        raise ValueError(f"regimes must be distinct names among {', '.join(REGIMES)}; got {','.join(names)!r}.")
-    return names
-
-
-def parse_folds(text: str) -> tuple[int, ...] | None:
-    """``"all"`` -> None; ``"0,2"`` -> (0, 2). Raises ValueError on anything else."""
-    if text.strip() == "all":
-        return None
-    folds = tuple(int(part) for part in text.split(","))
-    if any(fold < 0 for fold in folds) or len(set(folds)) != len(folds):
-        raise ValueError(f"folds must be 'all' or distinct fold indices like '0,1'; got {text!r}.")
-    return folds
-
-
-def uses_synthetic(regime: str) -> bool:
-    return "synthetic" in regime.split("+")
-
-
-def uses_classic(regime: str) -> bool:
-    return "classic" in regime.split("+")
 
 
 def synthetic_dir(pattern: str, fold: int) -> str:

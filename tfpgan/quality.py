@@ -1,4 +1,4 @@
-"""Quality audit of synthetic images against the real training folds (GUIDE.md §1 step 6, §5).
+"""Quality audit of synthetic images against the real training folds.
 
 `measure_quality` compares a synthetic image set with the real images the GAN was trained on:
 
@@ -32,19 +32,24 @@ from tfpgan import synthesis
 from tfpgan.atomic import atomic_directory, atomic_file
 from tfpgan.data.dataset_info import DatasetInfo, read_info
 from tfpgan.data.pipeline import box_downsample, check_folds, load
-from tfpgan.errors import DataError
+from tfpgan.errors import DataError, TfpganError
 from tfpgan.export import load_generator
-from tfpgan.metrics.fid_kid import (extract_features, frechet_distance, inception_feature_extractor,
-                                    kernel_inception_distance, penultimate_feature_extractor)
+from tfpgan.metrics.fid_kid import (
+    extract_features,
+    frechet_distance,
+    inception_feature_extractor,
+    kernel_inception_distance,
+    penultimate_feature_extractor,
+)
 from tfpgan.metrics.memorization import memorization_report, save_closest_pairs_png
 from tfpgan.metrics.msssim import FILTER_SIZE, msssim_diversity, num_scales
 from tfpgan.metrics.swd import PATCH_SIZE, swd, swd_noise_floor
 from tfpgan.models.classifiers import build_classifier
+from tfpgan.options import AuditOptions, QualityOptions
+from tfpgan.run_folder import CLOSEST_PAIRS_PNG, QUALITY_JSON, QUALITY_MARKDOWN
 
 logger = logging.getLogger(__name__)
 
-METRICS = ("swd", "msssim", "fid", "kid", "memorization")
-FEATURE_CLASSIFIERS = ("cnn", "resnet18")
 CACHE_DIR = ".cache"
 MIN_IMAGE_SIZE = {"swd": PATCH_SIZE, "msssim": FILTER_SIZE, "memorization": FILTER_SIZE}
 FLAGGED_LISTED_IN_MARKDOWN = 50
@@ -58,38 +63,6 @@ class LabeledImages(NamedTuple):
     images: np.ndarray
     labels: np.ndarray
     ids: list[str]
-
-
-@dataclasses.dataclass(frozen=True)
-class QualityOptions:
-    """Which metrics to compute and how."""
-
-    metrics: tuple[str, ...] = METRICS
-    classifier: str = "cnn"
-    classifier_epochs: int = 5
-    classifier_batch_size: int = 32
-    inception_weights: str | None = None
-    msssim_pairs: int = 1000
-    kid_subsets: int = 100
-    kid_subset_size: int = 1000
-    min_images_per_class: int = 10
-    memorization_percentile: float = 1.0
-    memorization_max_size: int | None = 64
-    closest_pairs: int = 8
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "metrics", tuple(self.metrics))
-        unknown = sorted(set(self.metrics) - set(METRICS))
-        if unknown or not self.metrics:
-            raise ValueError(f"metrics must be a non-empty subset of {', '.join(METRICS)}; got {list(self.metrics)}")
-        if self.classifier not in FEATURE_CLASSIFIERS:
-            raise ValueError(f"classifier must be one of {', '.join(FEATURE_CLASSIFIERS)}; got {self.classifier!r}")
-        if min(self.classifier_epochs, self.classifier_batch_size, self.msssim_pairs, self.kid_subsets,
-               self.closest_pairs) < 1 or min(self.kid_subset_size, self.min_images_per_class) < 2 or self.seed < 0:
-            raise ValueError("counts must be >= 1 (kid_subset_size and min_images_per_class >= 2), seed >= 0")
-        if not 0.0 <= self.memorization_percentile <= 100.0:
-            raise ValueError(f"memorization_percentile must be in [0, 100]; got {self.memorization_percentile}")
 
 
 class ClosestPairs(NamedTuple):
@@ -429,13 +402,13 @@ def write_quality_report(result: QualityResult, output_dir: str, overwrite: bool
     The folder is replaced as a whole, atomically: an interrupted write leaves the old one.
     """
     with atomic_directory(output_dir, overwrite) as staging:
-        with open(os.path.join(staging, "quality.json"), "w", encoding="utf-8") as handle:
+        with open(os.path.join(staging, QUALITY_JSON), "w", encoding="utf-8") as handle:
             json.dump(result.report, handle, indent=2)
             handle.write("\n")
-        with open(os.path.join(staging, "quality.md"), "w", encoding="utf-8") as handle:
+        with open(os.path.join(staging, QUALITY_MARKDOWN), "w", encoding="utf-8") as handle:
             handle.write(quality_markdown(result.report))
         if result.closest_pairs is not None:
-            save_closest_pairs_png(os.path.join(staging, "closest_pairs.png"), *result.closest_pairs,
+            save_closest_pairs_png(os.path.join(staging, CLOSEST_PAIRS_PNG), *result.closest_pairs,
                                    top_k=result.report["options"]["closest_pairs"])
     logger.info("wrote %s", output_dir)
 
@@ -526,4 +499,48 @@ def quality_markdown(report: dict) -> str:
         lines += _fid_kid_markdown(space, section)
     if "memorization" in report:
         lines += _memorization_markdown(report["memorization"])
+    return "\n".join(lines)
+
+
+def audit(options: AuditOptions) -> QualityResult:
+    """What tools.measure_quality does: audit a synthetic set (or --num images per class of a generator) against
+    the real folds its generator was trained on (--folds, else the generator's recorded trained_on_folds)."""
+    real = read_info(options.real)
+    if options.generator:
+        metadata = synthesis.read_generator_metadata(options.generator)
+        folds = resolve_train_folds(metadata, real, options.generator, options.folds)
+        check_synthetic_format(real, options.generator, metadata["resolution"], metadata["channels"],
+                               metadata["classes"])
+        synthetic, _ = generate_images(options.generator, options.num, options.quality.seed)
+        source = f"generator {options.generator} ({options.num} per class, seed {options.quality.seed})"
+    else:
+        generator = read_info(options.synthetic).extra.get("generator")
+        if generator is not None:
+            folds = resolve_train_folds(generator, real, options.synthetic, options.folds)
+        elif options.folds is None:
+            raise TfpganError(f"{options.synthetic} does not record the real folds its generator was trained on; "
+                              "pass --folds")
+        else:
+            folds = check_folds(real, options.folds, options.real)
+        synthetic, source = load_synthetic_dataset(options.synthetic, real), f"dataset {options.synthetic}"
+    return measure_quality(options.real, folds, synthetic, options.quality, source)
+
+
+def summary_text(report: dict) -> str:
+    """The console summary of a quality report: SWD vs floor, FID/KID per feature space, memorization."""
+    lines = []
+    if "swd" in report and "skipped" not in report["swd"]["overall"]:
+        overall = report["swd"]["overall"]
+        lines.append(f"SWD x1e3 average: {overall['synthetic_vs_real']['average']:.2f} "
+                     f"(real-vs-real noise floor {overall['real_vs_real_noise_floor']['average']:.2f})")
+    for space, section in report.get("fid_kid", {}).items():
+        overall = section["overall"]
+        if "fid" in overall:
+            lines.append(f"FID ({space} features): {overall['fid']:.3f}")
+        if "kid" in overall:
+            lines.append(f"KID ({space} features): {overall['kid']['mean']:.4f} ± {overall['kid']['std']:.4f}")
+    if "memorization" in report:
+        memorization = report["memorization"]
+        lines.append(f"memorization: {len(memorization['flagged_ids'])} of {memorization['synthetic_images']} "
+                     f"synthetic images above the held-out SSIM threshold {memorization['threshold']:.4f}")
     return "\n".join(lines)

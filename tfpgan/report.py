@@ -21,8 +21,14 @@ from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
 
 from tfpgan.atomic import atomic_file, write_json, write_text
-from tfpgan.metrics.classification import (MCNEMAR_EXACT_BELOW, classification_metrics, mcnemar_test,
-                                           paired_fold_test, summarize)
+from tfpgan.metrics.classification import (
+    MCNEMAR_EXACT_BELOW,
+    classification_metrics,
+    mcnemar_test,
+    paired_fold_test,
+    summarize,
+)
+from tfpgan.run_folder import REPORT_JSON, REPORT_MARKDOWN
 
 # (treatment, baseline), reported when both regimes were evaluated.
 COMPARISONS = (("classic+synthetic", "classic"), ("synthetic", "none"), ("classic", "none"))
@@ -38,7 +44,6 @@ TABLE_COLUMNS = {
 UNSCALED_METRICS = ("macro/auc",)
 AVERAGING_NOTE = ("micro = pooled one-vs-rest counts (micro sensitivity = accuracy); macro = mean over classes; "
                   "± = sample std over {folds} folds")
-REPORT_JSON, REPORT_MARKDOWN = "report.json", "report.md"
 
 
 def metric_value(metrics: Mapping[str, Any], key: str) -> float | None:

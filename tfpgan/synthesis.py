@@ -19,17 +19,19 @@ import numpy as np
 import tensorflow as tf
 
 from tfpgan.atomic import atomic_directory, check_writable_destination
-from tfpgan.data.build import BuildOptions, write_dataset
+from tfpgan.data.build import write_dataset
 from tfpgan.data.dataset_info import DatasetInfo, read_info
 from tfpgan.data.pipeline import check_folds
 from tfpgan.data.sources import Item, Source
 from tfpgan.errors import DataError, TfpganError
 from tfpgan.export import METADATA_FILE, load_generator, read_metadata
+from tfpgan.options import SYNTHESIS_MODES, BuildOptions
+from tfpgan.run_folder import PNG_DIR
 
-MODES = ("per_class", "balance_to", "counts")
+logger = logging.getLogger(__name__)
+
 REQUIRED_METADATA = ("classes", "resolution", "channels", "latent_size")
 ID_PREFIX = "synthetic"
-PNG_DIR = "png"
 
 
 def read_generator_metadata(export_dir: str) -> dict:
@@ -88,7 +90,7 @@ def synthesis_counts(metadata: dict, mode: str, target: int | dict[str, int]) ->
                               f"{', '.join(classes)}")
         counts = {name: target.get(name, 0) for name in classes}
     else:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        raise ValueError(f"mode must be one of {', '.join(SYNTHESIS_MODES)}, got {mode!r}")
     if any(not isinstance(n, int) or n < 0 for n in counts.values()):
         raise ValueError(f"counts must be integers >= 0, got {counts}")
     if not sum(counts.values()):
@@ -122,7 +124,7 @@ def generate(serve, latents: np.ndarray, labels: np.ndarray, shape: tuple[int, i
         if batch.shape[1:] != shape:
             raise TfpganError(f"the generator outputs {batch.shape[1:]} images, its metadata says {shape}")
         images[start:stop] = unit_to_uint8(batch)
-        logging.info("synthesized %d/%d images (%.1f img/s)", stop, len(labels),
+        logger.info("synthesized %d/%d images (%.1f img/s)", stop, len(labels),
                      stop / max(time.monotonic() - started, 1e-9))
     return images
 
@@ -145,7 +147,7 @@ def synthesize(export_dir: str, output: str, mode: str, target: int | dict[str, 
     metadata = read_generator_metadata(export_dir)
     counts = synthesis_counts(metadata, mode, target)
     classes = metadata["classes"]
-    logging.info("synthesizing %d images with %s: %s", sum(counts.values()), export_dir,
+    logger.info("synthesizing %d images with %s: %s", sum(counts.values()), export_dir,
                  ", ".join(f"{c} {n}" for c, n in counts.items()))
     labels = np.repeat(np.arange(len(classes), dtype=np.int32), list(counts.values()))
     latents = np.concatenate([class_latents(seed, label, counts[c], metadata["latent_size"])

@@ -5,24 +5,17 @@
 """
 
 import json
+import logging
 import os
 import platform
 import tempfile
 import time
 
-from absl import flags, logging
-
 from tfpgan import cli
-from tfpgan.train import HELP, config_from_flags, define_flags as define_training_flags
+from tfpgan import flags as tfpgan_flags
+from tfpgan.options import BenchmarkOptions
 
-flags.DEFINE_enum("what", "pipeline", ["pipeline", "train", "metrics"], "What to measure.")
-flags.DEFINE_integer("batch_size", 64, "Batch size of the pipeline benchmark.")
-flags.DEFINE_float("seconds", 5.0, "Measuring time per configuration, after warm-up.", lower_bound=0.5)
-flags.DEFINE_list("train_flagfiles", ["flags/quickstart.cfg", "flags/elpv64.cfg"],
-                  "Training flagfiles measured by --what=train.")
-flags.DEFINE_integer("train_max_resolution", 64, "--what=train measures the stable phases up to this resolution.")
-define_training_flags()
-FLAGS = flags.FLAGS
+logger = logging.getLogger(__name__)
 
 
 def machine() -> dict:
@@ -44,13 +37,14 @@ def rate(iterator, items_per_element, seconds: float, warmup: int = 20) -> float
     return count * items_per_element / (time.perf_counter() - started)
 
 
-def benchmark_pipeline() -> dict:
+def benchmark_pipeline(options: BenchmarkOptions) -> dict:
     """Images/s from the elpv dataset at 64 and 256: raw TFRecord read vs the full pipeline."""
     import tensorflow as tf
 
-    from tfpgan.data.build import BuildOptions, build_dataset
+    from tfpgan.data.build import build_dataset
     from tfpgan.data.pipeline import load
     from tfpgan.data.sources import open_source
+    from tfpgan.options import BuildOptions
 
     results = []
     source = open_source("elpv")
@@ -59,51 +53,45 @@ def benchmark_pipeline() -> dict:
             folder = os.path.join(scratch, f"elpv{resolution}")
             build_dataset(source, folder, BuildOptions(resolution=resolution, folds=3))
             files = tf.io.gfile.glob(os.path.join(folder, "*.tfrecord"))
-            raw = tf.data.TFRecordDataset(files).repeat().batch(FLAGS.batch_size).prefetch(tf.data.AUTOTUNE)
-            pipeline = load(folder, folds=[0, 1], batch_size=FLAGS.batch_size, shuffle=True, repeat=True, seed=0)
-            balanced = load(folder, folds=[0, 1], batch_size=FLAGS.batch_size, shuffle=True, balanced=True, seed=0)
+            raw = tf.data.TFRecordDataset(files).repeat().batch(options.batch_size).prefetch(tf.data.AUTOTUNE)
+            pipeline = load(folder, folds=[0, 1], batch_size=options.batch_size, shuffle=True, repeat=True, seed=0)
+            balanced = load(folder, folds=[0, 1], batch_size=options.batch_size, shuffle=True, balanced=True, seed=0)
             results.append({
-                "resolution": resolution, "batch_size": FLAGS.batch_size,
-                "raw_tfrecord_read_img_per_s": round(rate(iter(raw), FLAGS.batch_size, FLAGS.seconds)),
-                "pipeline_img_per_s": round(rate(iter(pipeline), FLAGS.batch_size, FLAGS.seconds)),
-                "balanced_pipeline_img_per_s": round(rate(iter(balanced), FLAGS.batch_size, FLAGS.seconds)),
+                "resolution": resolution, "batch_size": options.batch_size,
+                "raw_tfrecord_read_img_per_s": round(rate(iter(raw), options.batch_size, options.seconds)),
+                "pipeline_img_per_s": round(rate(iter(pipeline), options.batch_size, options.seconds)),
+                "balanced_pipeline_img_per_s": round(rate(iter(balanced), options.batch_size, options.seconds)),
             })
     return {"what": "pipeline", "data": "elpv (2,624 images; folds 0,1 read)", "results": results}
 
 
-def train_config_from_flagfile(flagfile: str, **overrides):
-    """The TrainConfig a training flagfile describes (other training flags at their defaults)."""
-    for name in HELP:
-        FLAGS[name].unparse()
-    args = FLAGS.read_flags_from_files([f"--flagfile={flagfile}"])
-    FLAGS(["benchmark"] + args, known_only=True)
-    return config_from_flags(FLAGS, **overrides)
-
-
-def benchmark_train() -> dict:
+def benchmark_train(options: BenchmarkOptions) -> dict:
     """Training images/s per resolution (G+D steps with gradient penalty) for the quickstart and 64x64 configs,
     with and without XLA; the step is compiled and warmed up before timing."""
     import tensorflow as tf
 
-    from tfpgan.data.build import BuildOptions, build_dataset
+    from tfpgan.data.build import build_dataset
     from tfpgan.data.sources import open_source
+    from tfpgan.options import BuildOptions
     from tfpgan.training.trainer import Trainer
 
     results = []
     with tempfile.TemporaryDirectory() as scratch:
         dataset = os.path.join(scratch, "elpv64")
         build_dataset(open_source("elpv"), dataset, BuildOptions(resolution=64, folds=3))
-        for flagfile in FLAGS.train_flagfiles:
+        for flagfile in options.train_flagfiles:
             for jit in (False, True):
-                config = train_config_from_flagfile(flagfile, dataset=dataset, jit_compile=jit, export=False,
-                                                    logdir=os.path.join(scratch, f"run{len(results)}"))
+                config = tfpgan_flags.train_options_from_flagfile(
+                    flagfile, dataset=dataset, jit_compile=jit, export=False,
+                    logdir=os.path.join(scratch, f"run{len(results)}"))
                 trainer = Trainer(config, strategy=tf.distribute.get_strategy())
-                for phase in (p for p in trainer.phases if not p.fading and p.resolution <= FLAGS.train_max_resolution):
+                stable = [p for p in trainer.phases if not p.fading and p.resolution <= options.train_max_resolution]
+                for phase in stable:
                     run, batch = trainer.phase_runner(phase)
-                    steps_per_s = rate(_StepIterator(run), 1, FLAGS.seconds, warmup=2)
+                    steps_per_s = rate(_StepIterator(run), 1, options.seconds, warmup=2)
                     results.append({"config": flagfile, "jit_compile": jit, "resolution": phase.resolution,
                                     "global_batch": batch, "img_per_s": round(steps_per_s * batch, 1)})
-                    logging.info("%s", results[-1])
+                    logger.info("%s", results[-1])
     return {"what": "train", "data": "elpv at 64x64, stable phases", "results": results}
 
 
@@ -117,7 +105,7 @@ class _StepIterator:
         return {k: float(v) for k, v in self.run().items()}
 
 
-def benchmark_metrics() -> dict:
+def benchmark_metrics(options: BenchmarkOptions) -> dict:
     """Seconds of SWD and KID between two sets of 2,000 structured 64x64 gray images made in memory."""
     import numpy as np
     import scipy.ndimage
@@ -165,11 +153,14 @@ def benchmark_metrics() -> dict:
 BENCHMARKS = {"pipeline": benchmark_pipeline, "train": benchmark_train, "metrics": benchmark_metrics}
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     del argv
-    report = {"machine": machine(), **BENCHMARKS[FLAGS.what]()}
+    options = tfpgan_flags.benchmark_options_from_flags()
+    report = {"machine": machine(), "options": options.to_dict(), **BENCHMARKS[options.what](options)}
     print(json.dumps(report, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
+    tfpgan_flags.define_benchmark_flags()
     cli.run(main)

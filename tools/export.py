@@ -5,20 +5,18 @@
 Writes LOGDIR/export/generator (signature serving_default: latents, labels -> images in [0, 1]) and its tfpgan.json.
 """
 
-from absl import flags
+from __future__ import annotations
 
 from tfpgan import cli
-
-flags.DEFINE_string("logdir", None, "Training run folder (holds config.json and checkpoints/).", required=True)
-flags.DEFINE_string("checkpoint", None, "Checkpoint prefix to export (default: the latest).")
-FLAGS = flags.FLAGS
+from tfpgan import flags as tfpgan_flags
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     del argv
+    options = tfpgan_flags.export_options_from_flags()
     from tfpgan.training.trainer import export_checkpoint
 
-    export_dir, metadata = export_checkpoint(FLAGS.logdir, FLAGS.checkpoint)
+    export_dir, metadata = export_checkpoint(options.logdir, options.checkpoint)
     print(f"exported {export_dir}: {metadata['resolution']}x{metadata['resolution']}x{metadata['channels']}, "
           f"classes {', '.join(metadata['classes'])}, kimg {metadata['kimg']}, trained on folds "
           f"{metadata['trained_on_folds']}")
@@ -26,4 +24,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    tfpgan_flags.define_export_flags()
     cli.run(main)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import math
@@ -14,40 +13,19 @@ import numpy as np
 
 from tfpgan.atomic import atomic_directory
 from tfpgan.data import tfrecords
-from tfpgan.data.dataset_info import INFO_FILE, DatasetInfo, is_power_of_two, validate
+from tfpgan.data.dataset_info import INFO_FILE, DatasetInfo, validate
 from tfpgan.data.folds import assign_folds
-from tfpgan.data.images import RESIZE_MODES, convert_channels, fit_square
+from tfpgan.data.images import convert_channels, fit_square
 from tfpgan.data.preview import save_preview
 from tfpgan.data.sources import Source
 from tfpgan.errors import DataError
+from tfpgan.options import BuildOptions
 
 SHARD_BYTES = 64 << 20
 PREVIEW_PER_CLASS = 8
-BAD_IMAGE_POLICIES = ("fail", "skip")
+IGNORED_LISTED = 100
 
-
-@dataclasses.dataclass(frozen=True)
-class BuildOptions:
-    """How source images become dataset examples."""
-
-    resolution: int = 64
-    channels: int = 1
-    resize: str = "pad"
-    folds: int = 5
-    seed: int = 0
-    on_bad_image: str = "fail"
-
-    def __post_init__(self):
-        if not is_power_of_two(self.resolution) or not 4 <= self.resolution <= 1024:
-            raise DataError(f"resolution must be a power of two in 4..1024, got {self.resolution}")
-        if self.channels not in (1, 3):
-            raise DataError(f"channels must be 1 or 3, got {self.channels}")
-        if self.resize not in RESIZE_MODES:
-            raise DataError(f"resize must be one of {', '.join(RESIZE_MODES)}, got {self.resize!r}")
-        if self.folds < 1:
-            raise DataError(f"folds must be >= 1 (1: every example in fold 0, no split), got {self.folds}")
-        if self.on_bad_image not in BAD_IMAGE_POLICIES:
-            raise DataError(f"on_bad_image must be fail or skip, got {self.on_bad_image!r}")
+logger = logging.getLogger(__name__)
 
 
 def fingerprint(directory: str, shards: list[str]) -> str:
@@ -60,43 +38,54 @@ def fingerprint(directory: str, shards: list[str]) -> str:
     return digest.hexdigest()
 
 
+def _first_channels(source: Source, order: np.ndarray) -> tuple[int, str]:
+    """Channel count and id of the first image in `order` that reads ((1, "") when none does)."""
+    for index in order:
+        item = source.items[index]
+        try:
+            return item.read().shape[2], item.id
+        except DataError:
+            continue
+    return 1, ""
+
+
 class _Encoder:
     """Reads, checks and encodes the source items, recording skips, counts and preview samples."""
 
-    def __init__(self, source: Source, options: BuildOptions, folds: np.ndarray):
-        self.source, self.options, self.folds = source, options, folds
-        self.native_channels: tuple[int, str] | None = None
+    def __init__(self, source: Source, options: BuildOptions, folds: np.ndarray, order: np.ndarray):
+        self.source, self.options, self.folds, self.order = source, options, folds, order
+        self.first = None if options.channels else _first_channels(source, order)
+        self.channels = options.channels or self.first[0]
         self.skipped: list[str] = []
         self.kept: list[int] = []
         self.previews: list[list[np.ndarray]] = [[] for _ in source.classes]
 
-    def _pixels(self, item) -> np.ndarray:
-        pixels = item.read()
-        if self.native_channels is None:
-            self.native_channels = (pixels.shape[2], item.id)
-        elif pixels.shape[2] != self.native_channels[0]:
-            raise DataError(f"{item.id}: has {pixels.shape[2]} channel(s) but {self.native_channels[1]} has "
-                            f"{self.native_channels[0]} (mixed channel counts)")
-        return fit_square(convert_channels(pixels, self.options.channels), self.options.resolution,
-                          self.options.resize)
+    def _check_channels(self, pixels: np.ndarray, item) -> None:
+        """Without an explicit channel count, every image must have the first image's."""
+        if self.first and pixels.shape[2] != self.first[0]:
+            raise DataError(f"mixed channel counts: {self.first[1]} has {self.first[0]} channel(s), {item.id} has "
+                            f"{pixels.shape[2]}; pass --channels=1 or --channels=3")
 
-    def __call__(self, order: np.ndarray):
+    def __iter__(self):
         started = time.monotonic()
-        for done, index in enumerate(order, start=1):
+        for done, index in enumerate(self.order, start=1):
             item = self.source.items[index]
             try:
-                pixels = self._pixels(item)
+                pixels = item.read()
             except DataError as error:
                 if self.options.on_bad_image == "fail":
                     raise
-                logging.warning("skipping bad image: %s", error)
+                logger.warning("skipping bad image: %s", error)
                 self.skipped.append(str(error))
                 continue
+            self._check_channels(pixels, item)
+            pixels = fit_square(convert_channels(pixels, self.channels), self.options.resolution, self.options.resize)
             self.kept.append(index)
             if len(self.previews[item.label]) < PREVIEW_PER_CLASS:
                 self.previews[item.label].append(pixels)
-            if done % 500 == 0 or done == len(order):
-                logging.info("encoded %d/%d images (%.0f img/s)", done, len(order), done / (time.monotonic() - started))
+            if done % 500 == 0 or done == len(self.order):
+                rate = done / (time.monotonic() - started)
+                logger.info("encoded %d/%d images (%.0f img/s)", done, len(self.order), rate)
             yield tfrecords.encode_example(pixels, item.label, int(self.folds[index]), item.id, item.group,
                                            item.attributes)
 
@@ -123,10 +112,10 @@ def write_dataset(source: Source, directory: str, options: BuildOptions, name: s
     folds = assign_folds(labels, groups, options.folds, options.seed) if options.folds > 1 else \
         np.zeros(len(labels), np.int64)
     order = np.random.default_rng(options.seed).permutation(len(source.items))
-    image_bytes = options.resolution**2 * options.channels
+    encoder = _Encoder(source, options, folds, order)
+    image_bytes = options.resolution**2 * encoder.channels
     num_shards = max(1, math.ceil(len(order) * image_bytes / SHARD_BYTES))
-    encoder = _Encoder(source, options, folds)
-    shards = tfrecords.write_shards(encoder(order), directory, num_shards)
+    shards = tfrecords.write_shards(encoder, directory, num_shards)
     kept = np.array(sorted(encoder.kept), dtype=np.int64)
     empty = [class_name for label, class_name in enumerate(source.classes) if not np.any(labels[kept] == label)]
     if empty and not allow_empty_classes:
@@ -154,7 +143,7 @@ def _describe(source, options, labels, folds, shards, encoder, name) -> DatasetI
     return DatasetInfo(
         name=name,
         resolution=options.resolution,
-        channels=options.channels,
+        channels=encoder.channels,
         classes=classes,
         counts={c: int(np.sum(labels == i)) for i, c in enumerate(classes)},
         folds=options.folds,
@@ -166,5 +155,6 @@ def _describe(source, options, labels, folds, shards, encoder, name) -> DatasetI
         resize=options.resize,
         grouped=any(item.group for item in kept_items),
         skipped={"count": len(encoder.skipped), "files": encoder.skipped},
+        ignored_files={"count": len(source.ignored), "files": source.ignored[:IGNORED_LISTED]},
         attributes=attributes,
     )

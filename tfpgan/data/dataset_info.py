@@ -8,6 +8,7 @@ import os
 import typing
 
 from tfpgan.errors import DataError
+from tfpgan.options import valid_resolution
 
 FORMAT_VERSION = 1
 INFO_FILE = "dataset.json"
@@ -33,6 +34,7 @@ class DatasetInfo:
     resize: str = ""
     grouped: bool = False
     skipped: dict = dataclasses.field(default_factory=lambda: {"count": 0, "files": []})
+    ignored_files: dict = dataclasses.field(default_factory=lambda: {"count": 0, "files": []})
     attributes: dict = dataclasses.field(default_factory=dict)
     extra: dict = dataclasses.field(default_factory=dict)
 
@@ -44,16 +46,12 @@ class DatasetInfo:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=False) + "\n"
 
 
-def is_power_of_two(value: int) -> bool:
-    return value >= 1 and value & (value - 1) == 0
-
-
 def validate(info: DatasetInfo, where: str) -> None:
     """Raise DataError if the fields contradict each other."""
     problems = []
     if info.format_version != FORMAT_VERSION:
         problems.append(f"format_version {info.format_version} is not supported (expected {FORMAT_VERSION})")
-    if not is_power_of_two(info.resolution) or not 4 <= info.resolution <= 1024:
+    if not valid_resolution(info.resolution):
         problems.append(f"resolution {info.resolution} is not a power of two in 4..1024")
     if info.channels not in (1, 3):
         problems.append(f"channels must be 1 or 3, got {info.channels}")

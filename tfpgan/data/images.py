@@ -9,10 +9,15 @@ from PIL import Image, UnidentifiedImageError
 from skimage.transform import resize as sk_resize
 
 from tfpgan.errors import DataError
+from tfpgan.options import RESIZE_MODES
 
 PIL_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 IMAGE_EXTENSIONS = PIL_EXTENSIONS + (".dcm", ".npy")
-RESIZE_MODES = ("pad", "center_crop", "stretch")
+
+
+def is_image_name(name: str) -> bool:
+    """Whether a file name is one the folder sources read: an image extension (any case), not hidden."""
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:
@@ -35,17 +40,6 @@ def _read_pil(path: str) -> np.ndarray:
         if image.mode in ("1", "CMYK", "YCbCr", "HSV", "LAB"):
             image = image.convert("L" if image.mode == "1" else "RGB")
         return np.asarray(image)
-
-
-def parse_window(text: str) -> tuple[float, float]:
-    """Parse 'center,width' (DICOM window) into floats."""
-    try:
-        center, width = (float(v) for v in text.split(","))
-    except ValueError:
-        raise ValueError(f"DICOM window must be 'center,width', got {text!r}") from None
-    if width <= 0:
-        raise ValueError(f"DICOM window width must be > 0, got {width}")
-    return center, width
 
 
 def _read_dicom(path: str, window: tuple[float, float] | None) -> np.ndarray:

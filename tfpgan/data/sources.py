@@ -10,11 +10,14 @@ from typing import Callable
 
 import numpy as np
 
-from tfpgan.data.images import as_hwc, read_image
+from tfpgan.data.images import as_hwc, is_image_name, read_image
 from tfpgan.errors import DataError
 
 ELPV_CLASSES = ("functional", "possibly_defective", "defective")
 NPZ_SPLITS = ("train", "val", "test")
+WARNING_LISTED = 10
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,11 +33,12 @@ class Item:
 
 @dataclasses.dataclass(frozen=True)
 class Source:
-    """A list of items and the class names (index = label)."""
+    """A list of items, the class names (index = label) and the non-image files left out (relative paths)."""
 
     spec: str
     classes: tuple[str, ...]
     items: list[Item]
+    ignored: list[str] = dataclasses.field(default_factory=list)
 
 
 def open_source(spec: str, dicom_window: tuple[float, float] | None = None) -> Source:
@@ -55,24 +59,37 @@ def _file_reader(path: str, dicom_window) -> Callable[[], np.ndarray]:
     return lambda: read_image(path, dicom_window)
 
 
+def _list_files(root: str, class_name: str) -> list[str]:
+    """Every file under root/class_name, relative to root (sorted, hidden folders left out)."""
+    files = []
+    for dirpath, dirnames, filenames in os.walk(os.path.join(root, class_name)):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        files += [os.path.relpath(os.path.join(dirpath, f), root) for f in sorted(filenames)]
+    return files
+
+
+def _warn_ignored(ignored: list[str]) -> None:
+    if ignored:
+        more = f", ... ({len(ignored) - WARNING_LISTED} more)" if len(ignored) > WARNING_LISTED else ""
+        logger.warning("ignored %d non-image file(s): %s%s", len(ignored), ", ".join(ignored[:WARNING_LISTED]), more)
+
+
 def _folder_source(spec: str, root: str, dicom_window) -> Source:
     if not os.path.isdir(root):
         raise DataError(f"{root}: source folder not found")
     classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)) and not d.startswith("."))
     if not classes:
         raise DataError(f"{root}: no class sub-folders (expected one sub-folder of images per class)")
-    items = []
+    items, ignored = [], []
     for label, name in enumerate(classes):
-        class_dir = os.path.join(root, name)
-        files = []
-        for dirpath, dirnames, filenames in os.walk(class_dir):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            files += [os.path.join(dirpath, f) for f in sorted(filenames) if not f.startswith(".")]
-        if not files:
-            raise DataError(f"{class_dir}: class folder '{name}' has no images")
-        for path in files:
-            items.append(Item(os.path.relpath(path, root), label, _file_reader(path, dicom_window)))
-    return Source(spec, tuple(classes), items)
+        images = []
+        for relative in _list_files(root, name):
+            (images if is_image_name(os.path.basename(relative)) else ignored).append(relative)
+        if not images:
+            raise DataError(f"{os.path.join(root, name)}: class folder '{name}' has no images")
+        items += [Item(path, label, _file_reader(os.path.join(root, path), dicom_window)) for path in images]
+    _warn_ignored(ignored)
+    return Source(spec, tuple(classes), items, ignored)
 
 
 def _csv_source(spec: str, csv_path: str, dicom_window) -> Source:
@@ -84,7 +101,8 @@ def _csv_source(spec: str, csv_path: str, dicom_window) -> Source:
         columns = [c.strip() for c in reader.fieldnames or []]
         missing = [c for c in ("path", "label") if c not in columns]
         if missing:
-            raise DataError(f"{csv_path}: missing column(s) {', '.join(missing)} (found: {', '.join(columns) or 'none'})")
+            raise DataError(f"{csv_path}: missing column(s) {', '.join(missing)} "
+                            f"(found: {', '.join(columns) or 'none'})")
         rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
     if not rows:
         raise DataError(f"{csv_path}: no rows")
@@ -96,7 +114,8 @@ def _csv_source(spec: str, csv_path: str, dicom_window) -> Source:
         path = os.path.join(base, row["path"])
         if not row["path"] or not os.path.isfile(path):
             raise DataError(f"{csv_path}, line {line}: image {row['path']!r} not found (paths are relative to the CSV)")
-        items.append(Item(row["path"], classes.index(row["label"]), _file_reader(path, dicom_window), row.get("group", "")))
+        items.append(Item(row["path"], classes.index(row["label"]), _file_reader(path, dicom_window),
+                          row.get("group", "")))
     return Source(spec, classes, items)
 
 
@@ -120,7 +139,8 @@ def _npz_source(spec: str, npz_path: str) -> Source:
             raise DataError(f"{npz_path}: has {split}_images but no {split}_labels")
         split_images, split_labels = archive[f"{split}_images"], archive[f"{split}_labels"].reshape(-1)
         if len(split_images) != len(split_labels):
-            raise DataError(f"{npz_path}: {split}_images has {len(split_images)} entries but {split}_labels {len(split_labels)}")
+            raise DataError(f"{npz_path}: {split}_images has {len(split_images)} entries but "
+                            f"{split}_labels {len(split_labels)}")
         images.append(split_images)
         labels.append(split_labels.astype(np.int64))
         ids += [f"{split}/{i}" for i in range(len(split_images))]
@@ -146,8 +166,9 @@ def _elpv_source(spec: str) -> Source:
     try:
         from elpv_dataset.utils import load_dataset
     except ImportError:
-        raise DataError("the built-in 'elpv' source needs the elpv-dataset package (pip install elpv-dataset)") from None
-    logging.info("Loading the built-in ELPV solar-cell images (elpv-dataset package, CC BY-NC-SA 4.0)")
+        raise DataError("the built-in 'elpv' source needs the elpv-dataset package "
+                        "(pip install elpv-dataset)") from None
+    logger.info("Loading the built-in ELPV solar-cell images (elpv-dataset package, CC BY-NC-SA 4.0)")
     images, probabilities, types = load_dataset()
     items = [
         Item(f"cell{i + 1:04d}.png", elpv_class(float(p)), _array_reader(images, i, f"elpv cell{i + 1:04d}"),

@@ -1,4 +1,4 @@
-"""Classifier metrics (GUIDE.md §5): sensitivity, specificity, accuracy, AUC, fold summaries, paired tests.
+"""Classifier metrics: sensitivity, specificity, accuracy, AUC, fold summaries, paired tests (docs/design.md).
 
 Sensitivity and specificity are one-vs-rest per class. Two averages are reported:
 

@@ -1,4 +1,4 @@
-"""Image classifiers for the augmentation experiments (GUIDE.md §2).
+"""Image classifiers for the augmentation experiments (Frid-Adar et al. 2018).
 
 Every model takes images in [-1, 1], shaped (H, W, C), and ends with
 ``features -> Dropout(dropout) -> Dense(num_classes, softmax, name="probabilities")``:
@@ -15,7 +15,7 @@ from collections.abc import Callable
 import keras
 from keras import layers
 
-CLASSIFIERS = ("cnn", "resnet18", "vgg16", "resnet50")
+from tfpgan.options import CLASSIFIERS
 
 # keras.applications backbones refuse smaller inputs (5 stride-2 stages).
 APPLICATIONS_MIN_SIZE = 32
@@ -27,7 +27,7 @@ RESNET18_SMALL_INPUT_MAX = 64
 def _cnn_features(inputs: keras.KerasTensor) -> keras.KerasTensor:
     """Frid-Adar et al. 2018 lesion classifier, up to its first dense layer.
 
-    From the paper (GUIDE.md §2): three conv + max-pool pairs, then two dense layers with
+    From Frid-Adar et al. 2018: three conv + max-pool pairs, then two dense layers with
     dropout 0.5 (the second is the softmax head), trained with SGD lr 1e-3, batch 64 on
     64x64 ROIs. Chosen here (project spec, not checked against the paper): 5x5 kernels
     with 32/64/128 filters, ReLU, "same" padding, 2x2 max-pools, a 128-unit dense layer.

@@ -6,6 +6,8 @@ import contextlib
 import logging
 import signal
 
+logger = logging.getLogger(__name__)
+
 
 class StopRequest:
     """Callable that turns true once SIGINT or SIGTERM arrived."""
@@ -21,7 +23,7 @@ class StopRequest:
         if self.signal_number:  # a second signal: stop now
             raise KeyboardInterrupt
         self.signal_number = signum
-        logging.warning("received %s: saving a checkpoint, then stopping (send again to stop at once)",
+        logger.warning("received %s: saving a checkpoint, then stopping (send again to stop at once)",
                         signal.Signals(signum).name)
 
     @contextlib.contextmanager

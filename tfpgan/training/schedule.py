@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from tfpgan.data.dataset_info import read_info
 from tfpgan.errors import TfpganError
+from tfpgan.options import TrainOptions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,21 +63,34 @@ def phase_at(phases: list[Phase], kimg: float) -> Phase:
     return phases[-1]
 
 
-def parse_resolution_map(text: str) -> dict[int, float]:
-    """Parse '4:128,8:64,16:1e-3' into {4: 128.0, 8: 64.0, 16: 0.001}."""
-    result = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = part.partition(":")
-        try:
-            if not sep:
-                raise ValueError
-            result[int(key)] = float(value)
-        except ValueError:
-            raise TfpganError(f"expected RESOLUTION:VALUE pairs like '4:128,8:64', got {part!r}") from None
-    return result
-
-
 def value_for(mapping: dict[int, float], resolution: int, default: float) -> float:
     """The value given for `resolution`, else the one for the nearest lower resolution, else `default`."""
     lower = [r for r in mapping if r <= resolution]
     return mapping[max(lower)] if lower else default
+
+
+def batch_for(batch_per_resolution: dict, resolution: int) -> int:
+    """Per-replica minibatch at `resolution` (the entry of the nearest lower resolution; 16 if none)."""
+    return int(value_for({int(k): v for k, v in batch_per_resolution.items()}, resolution, 16))
+
+
+def describe_schedule(phases: list[Phase], batch_per_resolution: dict) -> str:
+    """The phase table printed by --dry_run: kimg range, resolution, per-replica batch, fade or stable."""
+    lines = [f"{'phase':>5}  {'kimg':>17}  {'resolution':>10}  {'batch/replica':>13}  mode"]
+    for phase in phases:
+        batch, mode = batch_for(batch_per_resolution, phase.resolution), "fade-in" if phase.fading else "stable"
+        lines.append(f"{phase.index:>5}  {phase.start_kimg:>8.1f}-{phase.end_kimg:<8.1f}  "
+                     f"{phase.resolution:>4}x{phase.resolution:<5}  {batch:>13}  {mode}")
+    return "\n".join(lines)
+
+
+def resolve(options: TrainOptions) -> tuple[TrainOptions, list[Phase]]:
+    """The options with --resolution=0 replaced by the dataset's, and the phases they train (reads dataset.json)."""
+    info = read_info(options.dataset)
+    if not options.resolution:
+        options = options.replace(resolution=info.resolution)
+    if options.resolution > info.resolution:
+        raise TfpganError(f"--resolution={options.resolution} is above the dataset's {info.resolution}")
+    phases = build_phases(options.start_resolution, options.resolution, options.kimg_per_phase,
+                          options.kimg_per_transition, options.total_kimg)
+    return options, phases

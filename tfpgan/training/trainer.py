@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
@@ -14,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfpgan import run_folder
 from tfpgan.atomic import write_json
 from tfpgan.data.dataset_info import read_info
 from tfpgan.data.pipeline import box_downsample, load
@@ -21,12 +21,16 @@ from tfpgan.errors import TfpganError
 from tfpgan.export import export_generator
 from tfpgan.metrics.swd import swd
 from tfpgan.models.networks import Discriminator, Generator, fade_images
+from tfpgan.options import TrainOptions
 from tfpgan.training import losses, summaries
 from tfpgan.training.checkpoints import by_path, reset_optimizer
-from tfpgan.training.config import TrainConfig, check_resume_compatible
-from tfpgan.training.schedule import Phase, build_phases, phase_at, value_for
+from tfpgan.training.config import check_resume_compatible
+from tfpgan.training.interrupt import StopRequest
+from tfpgan.training.schedule import Phase, batch_for, phase_at, resolve, value_for
 
 METRIC_NAMES = ("d_loss", "g_loss", "wgan", "gp", "drift", "ac_real", "ac_fake", "acc_real", "acc_fake")
+
+logger = logging.getLogger(__name__)
 
 
 class TrainingInterrupted(TfpganError):
@@ -58,17 +62,11 @@ def train_folds(num_folds: int, test_fold: int) -> list[int]:
 class Trainer:
     """Builds G, D, the EMA generator and both optimizers under a strategy; trains them along the schedule."""
 
-    def __init__(self, config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
-        config.validate()
+    def __init__(self, config: TrainOptions, strategy: tf.distribute.Strategy | None = None):
         self.info = read_info(config.dataset)
-        if not config.resolution:
-            config = dataclasses.replace(config, resolution=self.info.resolution)
-        if config.resolution > self.info.resolution:
-            raise TfpganError(f"resolution {config.resolution} is above the dataset's {self.info.resolution}")
+        config, self.phases = resolve(config)
         self.config = config
         self.folds = train_folds(self.info.folds, config.test_fold)
-        self.phases = build_phases(config.start_resolution, config.resolution, config.kimg_per_phase,
-                                   config.kimg_per_transition, config.total_kimg)
         self.total_kimg = self.phases[-1].end_kimg
         self.strategy = strategy or make_strategy(config.strategy)
         self.replicas = self.strategy.num_replicas_in_sync
@@ -99,7 +97,7 @@ class Trainer:
 
     def batch_size(self, resolution: int) -> int:
         """Per-replica minibatch at `resolution` (--batch_per_resolution); global = this x replicas."""
-        return int(value_for({int(k): v for k, v in self.config.batch_per_resolution.items()}, resolution, 16))
+        return batch_for(self.config.batch_per_resolution, resolution)
 
     def learning_rate(self, resolution: int) -> float:
         return value_for({int(k): v for k, v in self.config.lr_per_resolution.items()}, resolution,
@@ -141,9 +139,10 @@ class Trainer:
             resolver.task_type == "worker" and resolver.task_id == 0)
 
     def _checkpoint_dir(self) -> str:
-        directory = os.path.join(self.config.logdir, "checkpoints")
+        directory = os.path.join(self.config.logdir, run_folder.CHECKPOINTS_DIR)
         if not self._is_chief():  # other workers write throw-away copies (the save is collective)
-            directory = os.path.join(self.config.logdir, "workers", str(self.strategy.cluster_resolver.task_id))
+            task = str(self.strategy.cluster_resolver.task_id)
+            directory = os.path.join(self.config.logdir, run_folder.WORKERS_DIR, task)
         return directory
 
     # --- the compiled step --------------------------------------------------------------------------------
@@ -293,16 +292,16 @@ class Trainer:
                 "output": "images float32 [N, H, W, C] in [0, 1]"}
 
     def export(self) -> str:
-        export_dir = os.path.join(self.config.logdir, "export", "generator")
+        export_dir = run_folder.export_dir(self.config.logdir)
         export_generator(self.generator_ema, self.config.resolution, self.metadata(), export_dir)
         return export_dir
 
     def _write_config(self) -> None:
-        path = os.path.join(self.config.logdir, "config.json")
+        path = os.path.join(self.config.logdir, run_folder.CONFIG_FILE)
         check_resume_compatible(self.config, path)
         if self.is_chief:
             os.makedirs(self.config.logdir, exist_ok=True)
-            write_json(path, dataclasses.asdict(self.config))
+            write_json(path, self.config.to_dict())
 
     # --- monitoring ---------------------------------------------------------------------------------------
 
@@ -341,11 +340,11 @@ class Trainer:
         resumed = self.restore()
         phase = phase_at(self.phases, self.kimg)
         if resumed:
-            logging.info("resuming from kimg %.1f, %s (step %d)", self.kimg, phase.describe(self.kimg),
+            logger.info("resuming from kimg %.1f, %s (step %d)", self.kimg, phase.describe(self.kimg),
                          int(self.step.numpy()))
         if self.kimg >= self.total_kimg:
-            logging.info("training is already complete (kimg %.1f of %.1f)", self.kimg, self.total_kimg)
-            export_dir = os.path.join(c.logdir, "export", "generator") if c.export else ""
+            logger.info("training is already complete (kimg %.1f of %.1f)", self.kimg, self.total_kimg)
+            export_dir = run_folder.export_dir(c.logdir) if c.export else ""
             if c.export and self.is_chief and not os.path.isfile(os.path.join(export_dir, "saved_model.pb")):
                 export_dir = self.export()
             return {"kimg": self.kimg, "complete": True, "resumed": resumed, "export": export_dir}
@@ -436,7 +435,7 @@ class Trainer:
             tf.summary.scalar(name, value, step=step)
         overall = (kimg - started_kimg) * 1000 / max(time.monotonic() - started_time, 1e-9)
         eta = (self.total_kimg - kimg) * 1000 / max(overall, 1e-9)
-        logging.info("kimg %7.1f/%.1f | %-16s | %6.1f img/s | D %7.3f G %7.3f GP %6.3f | acc real %.2f | ETA %s",
+        logger.info("kimg %7.1f/%.1f | %-16s | %6.1f img/s | D %7.3f G %7.3f GP %6.3f | acc real %.2f | ETA %s",
                      kimg, self.total_kimg, phase.describe(kimg), rate, values["d_loss"], values["g_loss"],
                      values["gp"], values["acc_real"], _duration(eta))
 
@@ -458,14 +457,14 @@ class Trainer:
         tf.summary.scalar("metrics/swd_average_x1e3", result["average"], step=step)
         for level, value in result["levels"].items():
             tf.summary.scalar(f"metrics/swd_{level}px_x1e3", value, step=step)
-        logging.info("SWD x1e3 at kimg %.1f (%d images, %dx%d): average %.1f", self.kimg, count, phase.resolution,
+        logger.info("SWD x1e3 at kimg %.1f (%d images, %dx%d): average %.1f", self.kimg, count, phase.resolution,
                      phase.resolution, result["average"])
 
     def _save_grid(self, grid: np.ndarray, phase: Phase) -> None:
         step, kimg = int(self.step.numpy()), self.kimg
         tf.summary.image("fakes_ema (left) vs reals (right), one row per class", grid[None], step=step)
         if self.is_chief:
-            directory = os.path.join(self.config.logdir, "images")
+            directory = os.path.join(self.config.logdir, run_folder.IMAGES_DIR)
             os.makedirs(directory, exist_ok=True)
             summaries.save_png(os.path.join(directory, f"kimg{kimg:08.1f}_{phase.resolution}x{phase.resolution}"
                                                        f"{'_fade' if phase.fading else ''}.png"), grid)
@@ -481,11 +480,11 @@ def _duration(seconds: float) -> str:
 
 def export_checkpoint(logdir: str, checkpoint: str | None = None) -> tuple[str, dict]:
     """Export the EMA generator of LOGDIR's latest (or the given) checkpoint; returns (export dir, metadata)."""
-    path = os.path.join(logdir, "config.json")
+    path = os.path.join(logdir, run_folder.CONFIG_FILE)
     if not os.path.isfile(path):
         raise TfpganError(f"{logdir}: no config.json (not a tfpgan training run)")
     with open(path, encoding="utf-8") as handle:
-        config = TrainConfig(**{**json.load(handle), "logdir": logdir})  # the run folder may have moved
+        config = TrainOptions(**{**json.load(handle), "logdir": logdir})  # the run folder may have moved
     trainer = Trainer(config, strategy=tf.distribute.get_strategy())
     checkpoint = checkpoint or trainer.manager.latest_checkpoint
     if checkpoint is None:
@@ -494,3 +493,10 @@ def export_checkpoint(logdir: str, checkpoint: str | None = None) -> tuple[str, 
         raise TfpganError(f"{checkpoint}: no such checkpoint (give a prefix like LOGDIR/checkpoints/ckpt-500)")
     trainer.checkpoint.restore(checkpoint).expect_partial()
     return trainer.export(), trainer.metadata()
+
+
+def train_until_stopped(options: TrainOptions) -> dict:
+    """Train with SIGINT/SIGTERM turned into a checkpoint and TrainingInterrupted; returns the trainer's summary."""
+    trainer = Trainer(options)
+    with StopRequest().installed() as stop:
+        return trainer.train(should_stop=stop)

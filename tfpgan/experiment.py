@@ -1,0 +1,155 @@
+"""The paper's experiment: per fold, train the GAN on the training folds, export it, synthesize class-balanced
+images, audit them; then evaluate the classifier under every regime and write one report.
+
+OUTPUT/dataset (built unless --dataset names an existing one), OUTPUT/gan/foldK (GAN runs with exports),
+OUTPUT/synthetic/foldK, OUTPUT/quality/foldK, OUTPUT/evaluation and OUTPUT/report.md. Every step that finished
+is skipped when the experiment runs again, and an interrupted GAN run resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import numpy as np
+
+from tfpgan import run_folder
+from tfpgan.atomic import write_text
+from tfpgan.data.dataset_info import DatasetInfo, read_info
+from tfpgan.data.pipeline import check_folds
+from tfpgan.errors import TfpganError
+from tfpgan.options import BuildOptions, ExperimentOptions, TrainOptions
+from tfpgan.training.schedule import build_phases, describe_schedule
+
+logger = logging.getLogger(__name__)
+
+
+def gan_options(options: ExperimentOptions, dataset: str, fold: int) -> TrainOptions:
+    """The GAN run of test fold `fold`."""
+    return options.train.replace(dataset=dataset, logdir=run_folder.fold_dir(options.output, run_folder.GAN_DIR, fold),
+                                 test_fold=fold, export=True)
+
+
+def describe(options: ExperimentOptions) -> str:
+    """What --dry_run prints: the resolved options and each fold's GAN schedule."""
+    train = options.train
+    resolution = train.resolution or options.dataset_resolution
+    phases = build_phases(train.start_resolution, resolution, train.kimg_per_phase, train.kimg_per_transition,
+                          train.total_kimg)
+    return (f"{options.to_json()}GAN schedule of every fold ({resolution}x{resolution}):\n"
+            f"{describe_schedule(phases, train.batch_per_resolution)}\n"
+            "global batch = batch/replica x replicas; kimg counts global images")
+
+
+def ensure_dataset(options: ExperimentOptions) -> DatasetInfo:
+    """The --dataset folder if it exists, else one built at --dataset or OUTPUT/dataset from --source."""
+    from tfpgan.data.build import build_dataset
+    from tfpgan.data.sources import open_source
+
+    path = options.dataset_dir
+    if os.path.exists(path):
+        logger.info("dataset: reusing %s", path)
+        return read_info(path)
+    logger.info("dataset: building %s from %s", path, options.source)
+    build = BuildOptions(resolution=options.dataset_resolution, folds=options.dataset_folds, seed=options.train.seed)
+    return build_dataset(open_source(options.source), path, build)
+
+
+def run_fold(options: ExperimentOptions, info: DatasetInfo, fold: int) -> None:
+    """GAN -> export -> synthetic set -> quality audit for one held-out fold; each finished step skipped."""
+    from tfpgan import quality, synthesis
+    from tfpgan.training.trainer import train_until_stopped
+
+    dataset = options.dataset_dir
+    logger.info("fold %d: GAN training in %s", fold, gan_options(options, dataset, fold).logdir)
+    summary = train_until_stopped(gan_options(options, dataset, fold))
+    synthetic = run_folder.fold_dir(options.output, run_folder.SYNTHETIC_DIR, fold)
+    if os.path.exists(synthetic):
+        logger.info("fold %d: synthetic set %s exists, skipped", fold, synthetic)
+    else:
+        synthesis.synthesize(summary["export"], synthetic, options.synthesis_mode, options.synthesis_count,
+                             seed=options.train.seed + fold)
+    audit = run_folder.fold_dir(options.output, run_folder.QUALITY_DIR, fold)
+    if not options.quality:
+        return
+    if os.path.exists(audit):
+        logger.info("fold %d: quality audit %s exists, skipped", fold, audit)
+        return
+    images = quality.load_synthetic_dataset(synthetic, info)
+    if options.quality_max_images and len(images.ids) > options.quality_max_images:
+        keep = np.sort(np.random.default_rng(options.train.seed + fold).choice(
+            len(images.ids), options.quality_max_images, replace=False))
+        images = quality.LabeledImages(images.images[keep], images.labels[keep], [images.ids[i] for i in keep])
+        logger.info("fold %d: auditing a random sample of %d synthetic images", fold, len(keep))
+    train_folds = [f for f in range(info.folds) if f != fold]
+    result = quality.measure_quality(dataset, train_folds, images, options.audit, f"dataset {synthetic}")
+    quality.write_quality_report(result, audit)
+
+
+def quality_table(output: str, folds: list[int]) -> list[str]:
+    """Markdown rows: per fold, SWD vs its real-vs-real floor, memorization flags, domain FID/KID."""
+    rows = ["| fold | SWD x1e3 (synthetic vs real) | SWD floor (real vs real) | domain FID | domain KID | "
+            "memorized (flagged / synthetic) |", "|---|---|---|---|---|---|"]
+    for fold in folds:
+        path = os.path.join(run_folder.fold_dir(output, run_folder.QUALITY_DIR, fold), run_folder.QUALITY_JSON)
+        if not os.path.isfile(path):
+            continue
+        with open(path, encoding="utf-8") as handle:
+            report = json.load(handle)
+        swd = report.get("swd", {}).get("overall", {})
+        fid_kid = report.get("fid_kid", {}).get("domain", {}).get("overall", {})
+        memo = report.get("memorization", {})
+
+        def number(value, digits=1):
+            return "n/a" if value is None else f"{value:.{digits}f}"
+
+        kid = fid_kid.get("kid")
+        kid_text = "n/a" if not kid else f"{kid['mean']:.4f} ± {kid['std']:.4f}"
+        rows.append(
+            f"| {fold} | {number(swd.get('synthetic_vs_real', {}).get('average'))} | "
+            f"{number(swd.get('real_vs_real_noise_floor', {}).get('average'))} | {number(fid_kid.get('fid'), 2)} | "
+            f"{kid_text} | "
+            f"{len(memo.get('flagged_ids', []))} / {memo.get('synthetic_images', 'n/a')} |")
+    return rows
+
+
+def write_summary(options: ExperimentOptions, folds: list[int]) -> str:
+    """OUTPUT/report.md: the evaluation report followed by the per-fold quality table."""
+    output = options.output
+    evaluation_dir = os.path.join(output, run_folder.EVALUATION_DIR)
+    with open(os.path.join(evaluation_dir, run_folder.REPORT_MARKDOWN), encoding="utf-8") as handle:
+        evaluation = handle.read().replace("](", f"]({run_folder.EVALUATION_DIR}/")
+    lines = [evaluation.rstrip(), ""]
+    if options.quality:
+        lines += ["## Synthetic-image quality per fold (details: quality/foldK/quality.md)", "",
+                  *quality_table(output, folds), "",
+                  "SWD: sliced Wasserstein distance x1e3 averaged over Laplacian levels (lower is closer); the floor "
+                  "is two disjoint halves of the real training images. FID/KID use the penultimate features of a "
+                  "classifier trained on the real training folds (a domain feature space, not Inception)."]
+    path = os.path.join(output, run_folder.REPORT_MARKDOWN)
+    write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
+def run_experiment(options: ExperimentOptions) -> tuple[dict, str]:
+    """Every step of the experiment (resuming finished ones); returns the evaluation report and OUTPUT/report.md.
+
+    Raises TrainingInterrupted when a GAN run is stopped by SIGINT/SIGTERM (after its checkpoint).
+    """
+    from tfpgan.evaluation import run_evaluation
+
+    os.makedirs(options.output, exist_ok=True)
+    info = ensure_dataset(options)
+    if options.train.resolution not in (0, info.resolution):
+        raise TfpganError(f"--resolution={options.train.resolution} differs from the dataset's {info.resolution}: "
+                          "the synthetic images must match the classifier's input (use --dataset_resolution)")
+    folds = list(check_folds(info, options.evaluation.folds, options.dataset_dir))
+    for fold in folds:
+        run_fold(options, info, fold)
+    evaluation = options.evaluation.replace(
+        dataset=options.dataset_dir, output=os.path.join(options.output, run_folder.EVALUATION_DIR),
+        synthetic=run_folder.fold_dir(options.output, run_folder.SYNTHETIC_DIR, run_folder.FOLD_PLACEHOLDER),
+        overwrite=False)
+    report = run_evaluation(evaluation)
+    return report, write_summary(options, folds)

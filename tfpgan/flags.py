@@ -1,0 +1,194 @@
+"""absl flags made from the options dataclasses, and parsed flags made back into options.
+
+The only module that touches absl flags. Every binary calls one `define_*_flags()` when it runs (not at import)
+and one `*_options_from_flags()` in its main; a wrong value becomes one `OptionsError` line before any work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from absl import flags
+
+from tfpgan.options import (
+    AuditOptions,
+    BenchmarkOptions,
+    BuildJob,
+    EvaluationOptions,
+    ExperimentOptions,
+    ExportOptions,
+    Options,
+    OptionsError,
+    SynthesisOptions,
+    TrainOptions,
+    flag_name,
+)
+
+FLAGS = flags.FLAGS
+
+
+def _default(field: dataclasses.Field, template: Options | None) -> Any:
+    if template is not None:
+        return getattr(template, field.name)
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return None
+
+
+def _exposed(options_class: type[Options], skip: Collection[str]):
+    """(field, flag name) of every field backed by a flag."""
+    for field in dataclasses.fields(options_class):
+        name = flag_name(field)
+        if field.metadata.get("exposed", True) and name not in skip:
+            yield field, name
+
+
+def _nested(field: dataclasses.Field, default: Any) -> bool:
+    return isinstance(default, Options)
+
+
+def define_options_flags(options_class: type[Options], template: Options | None = None,
+                         skip: Collection[str] = (), flag_values: flags.FlagValues = FLAGS) -> None:
+    """One flag per exposed field of `options_class` (recursing into nested options), defaults from `template`.
+
+    A flag already defined (a setting shared by nested options, such as --deterministic) is defined once.
+    """
+    for field, name in _exposed(options_class, skip):
+        default = _default(field, template)
+        if _nested(field, default):
+            define_options_flags(type(default), default, field.metadata.get("skip", ()), flag_values)
+            continue
+        if name in flag_values:
+            continue
+        help_text = field.metadata.get("help") or name
+        choices, parse, kind = field.metadata.get("choices"), field.metadata.get("parse"), str(field.type)
+        if parse is not None:
+            text = None if default is None else field.metadata["format"](default)
+            flags.DEFINE_string(name, text, help_text, flag_values=flag_values)
+        elif kind.startswith("tuple"):
+            flags.DEFINE_list(name, list(default), f"{help_text} Any of: {', '.join(choices)}." if choices
+                              else help_text, flag_values=flag_values)
+        elif choices:
+            flags.DEFINE_enum(name, default, list(choices), help_text, flag_values=flag_values)
+        elif kind.startswith("bool"):
+            flags.DEFINE_bool(name, default, help_text, flag_values=flag_values)
+        elif kind.startswith("int"):
+            flags.DEFINE_integer(name, default, help_text, flag_values=flag_values)
+        elif kind.startswith("float"):
+            flags.DEFINE_float(name, default, help_text, flag_values=flag_values)
+        else:
+            flags.DEFINE_string(name, default, help_text, flag_values=flag_values)
+
+
+def options_from_flags(options_class: type[Options], values: flags.FlagValues = FLAGS,
+                       template: Options | None = None, skip: Collection[str] = (),
+                       overrides: Mapping[str, Any] | None = None) -> Any:
+    """An `options_class` from parsed flags; `overrides` (field name -> value) win, skipped fields keep the
+    template's (or the dataclass's) default. Raises OptionsError naming the flag."""
+    overrides = dict(overrides or {})
+    fields: dict[str, Any] = {}
+    for field in dataclasses.fields(options_class):
+        name, default = flag_name(field), _default(field, template)
+        if field.name in overrides:
+            fields[field.name] = overrides[field.name]
+        elif _nested(field, default):
+            fields[field.name] = options_from_flags(type(default), values, default, field.metadata.get("skip", ()))
+        elif field.metadata.get("exposed", True) and name not in skip:
+            fields[field.name] = _flag_value(field, name, values[name].value)
+        elif template is not None:
+            fields[field.name] = default
+    return options_class(**fields)
+
+
+def _flag_value(field: dataclasses.Field, name: str, value: Any) -> Any:
+    required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+    if required and not value:
+        raise OptionsError(f"--{name} is required")
+    if value is None:
+        return None
+    parse = field.metadata.get("parse")
+    if parse is not None:
+        return parse(value)
+    return tuple(value) if isinstance(value, list) else value
+
+
+def define_dry_run_flag() -> None:
+    flags.DEFINE_bool("dry_run", False, "Print the resolved options and the schedule, then exit without training.")
+
+
+def define_train_flags() -> None:
+    define_options_flags(TrainOptions)
+    define_dry_run_flag()
+
+
+def train_options_from_flags(values: flags.FlagValues = FLAGS) -> TrainOptions:
+    return options_from_flags(TrainOptions, values)
+
+
+def define_evaluation_flags() -> None:
+    define_options_flags(EvaluationOptions)
+
+
+def evaluation_options_from_flags(values: flags.FlagValues = FLAGS) -> EvaluationOptions:
+    return options_from_flags(EvaluationOptions, values)
+
+
+def define_quality_flags() -> None:
+    define_options_flags(AuditOptions)
+
+
+def quality_options_from_flags(values: flags.FlagValues = FLAGS) -> AuditOptions:
+    return options_from_flags(AuditOptions, values)
+
+
+def define_synthesis_flags() -> None:
+    define_options_flags(SynthesisOptions)
+
+
+def synthesis_options_from_flags(values: flags.FlagValues = FLAGS) -> SynthesisOptions:
+    return options_from_flags(SynthesisOptions, values)
+
+
+def define_build_flags() -> None:
+    define_options_flags(BuildJob)
+
+
+def build_job_from_flags(values: flags.FlagValues = FLAGS) -> BuildJob:
+    return options_from_flags(BuildJob, values)
+
+
+def define_export_flags() -> None:
+    define_options_flags(ExportOptions)
+
+
+def export_options_from_flags(values: flags.FlagValues = FLAGS) -> ExportOptions:
+    return options_from_flags(ExportOptions, values)
+
+
+def define_benchmark_flags() -> None:
+    define_options_flags(BenchmarkOptions)
+
+
+def benchmark_options_from_flags(values: flags.FlagValues = FLAGS) -> BenchmarkOptions:
+    return options_from_flags(BenchmarkOptions, values)
+
+
+def train_options_from_flagfile(flagfile: str, **overrides) -> TrainOptions:
+    """The TrainOptions a training flagfile describes (other training flags at their defaults), `overrides` winning."""
+    values = flags.FlagValues()
+    define_options_flags(TrainOptions, flag_values=values)
+    values(["flagfile-reader", f"--flagfile={flagfile}"])
+    return options_from_flags(TrainOptions, values, overrides=overrides)
+
+
+def define_experiment_flags() -> None:
+    define_options_flags(ExperimentOptions)
+    define_dry_run_flag()
+
+
+def experiment_options_from_flags(values: flags.FlagValues = FLAGS) -> ExperimentOptions:
+    return options_from_flags(ExperimentOptions, values)

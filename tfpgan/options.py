@@ -1,0 +1,586 @@
+"""Every option of every tfpgan job, as frozen dataclasses validated in one place.
+
+Each field is declared with `option()`: its default, its help text (the flag's help), its flag name when that
+differs from the field name, and the rule or the choices it must satisfy. `Options.__post_init__` checks every
+field and then the cross-field rules of `check()`, raising one `OptionsError` that names the flag and the value
+(`--kimg_per_phase must be > 0, got -3`). `tfpgan.flags` turns the same declarations into absl flags, so the
+library, the flags and their validation cannot drift apart. Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tfpgan.errors import TfpganError
+
+CONDITIONINGS = ("acgan", "none")
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
+REGIMES = ("none", "classic", "synthetic", "classic+synthetic")
+CLASSIFIERS = ("cnn", "resnet18", "vgg16", "resnet50")
+FEATURE_CLASSIFIERS = ("cnn", "resnet18")
+OPTIMIZERS = ("sgd", "adam")
+QUALITY_METRICS = ("swd", "msssim", "fid", "kid", "memorization")
+SYNTHESIS_MODES = ("per_class", "balance_to", "counts")
+EXPERIMENT_SYNTHESIS_MODES = ("balance_to", "per_class")
+RESIZE_MODES = ("pad", "center_crop", "stretch")
+BAD_IMAGE_POLICIES = ("fail", "skip")
+FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+MIN_RESOLUTION, MAX_RESOLUTION = 4, 1024
+
+
+class OptionsError(TfpganError, ValueError):
+    """An option has a value it may not have; the message names the flag and the value."""
+
+
+def is_power_of_two(value: int) -> bool:
+    return value > 0 and value & (value - 1) == 0
+
+
+def valid_resolution(value: int) -> bool:
+    """A power of two in MIN_RESOLUTION..MAX_RESOLUTION."""
+    return is_power_of_two(value) and MIN_RESOLUTION <= value <= MAX_RESOLUTION
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """`holds(value)` must be true; `text` completes "--name must be ..."."""
+
+    text: str
+    holds: Callable[[Any], bool]
+
+
+POSITIVE = Rule("> 0", lambda v: v > 0)
+NON_NEGATIVE = Rule(">= 0", lambda v: v >= 0)
+RESOLUTION = Rule(f"a power of two in {MIN_RESOLUTION}..{MAX_RESOLUTION}", valid_resolution)
+RESOLUTION_OR_ZERO = Rule(f"0 or a power of two in {MIN_RESOLUTION}..{MAX_RESOLUTION}",
+                          lambda v: v == 0 or valid_resolution(v))
+OPEN_FRACTION = Rule("in (0, 1)", lambda v: 0.0 < v < 1.0)
+HALF_OPEN_FRACTION = Rule("in [0, 1)", lambda v: 0.0 <= v < 1.0)
+PERCENT = Rule("in [0, 100]", lambda v: 0.0 <= v <= 100.0)
+RESOLUTION_MAP = Rule("RESOLUTION:VALUE pairs with power-of-two resolutions and values > 0",
+                      lambda m: all(valid_resolution(int(k)) and v > 0 for k, v in m.items()))
+
+
+def at_least(minimum: int) -> Rule:
+    return Rule(f">= {minimum}", lambda v: v >= minimum)
+
+
+def parse_resolution_map(text: str) -> dict[int, float]:
+    """'4:128,8:64,16:1e-3' -> {4: 128.0, 8: 64.0, 16: 0.001}."""
+    result = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, separator, value = part.partition(":")
+        try:
+            if not separator:
+                raise ValueError
+            result[int(key)] = float(value)
+        except ValueError:
+            raise OptionsError(f"expected RESOLUTION:VALUE pairs like '4:128,8:64', got {part!r}") from None
+    return result
+
+
+def format_resolution_map(mapping: Mapping[int, float]) -> str:
+    return ",".join(f"{k}:{v:g}" for k, v in mapping.items())
+
+
+def parse_folds(text: str) -> tuple[int, ...] | None:
+    """'all' -> None; '0,2' -> (0, 2)."""
+    if text.strip() == "all":
+        return None
+    try:
+        folds = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise OptionsError(f"folds must be 'all' or fold indices like '0,2', got {text!r}") from None
+    if any(fold < 0 for fold in folds) or len(set(folds)) != len(folds):
+        raise OptionsError(f"folds must be 'all' or distinct fold indices like '0,2', got {text!r}")
+    return folds
+
+
+def format_folds(folds: Sequence[int] | None) -> str:
+    return "all" if folds is None else ",".join(str(f) for f in folds)
+
+
+def parse_counts(text: str) -> dict[str, int]:
+    """'class:n,class:n' -> {class: n}."""
+    counts: dict[str, int] = {}
+    for entry in text.split(","):
+        name, separator, number = entry.strip().rpartition(":")
+        if not separator or not name or not number.strip().isdigit():
+            raise OptionsError(f"--counts must be class:n,class:n,... (n >= 0), got {entry.strip()!r}")
+        if name in counts:
+            raise OptionsError(f"--counts names class {name!r} twice")
+        counts[name] = int(number)
+    return counts
+
+
+def option(default: Any = dataclasses.MISSING, help: str = "", *, flag: str | None = None, rule: Rule | None = None,
+           choices: Sequence[str] | None = None, factory: Callable[[], Any] | None = None,
+           parse: Callable[[str], Any] | None = None, format: Callable[[Any], str] | None = None,
+           exposed: bool = True, skip: Sequence[str] = ()) -> Any:
+    """A dataclass field with what `Options` validates and `tfpgan.flags` defines.
+
+    flag: the flag's name (default: the field's). parse/format: the field is a string flag converted by these.
+    exposed=False: a library-only setting with no flag. skip: for nested options, the flags of fields that the
+    owner fills in itself (they keep the template's value).
+    """
+    metadata = {"help": help, "flag": flag, "rule": rule, "choices": tuple(choices) if choices else None,
+                "parse": parse, "format": format, "exposed": exposed, "skip": tuple(skip)}
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def flag_name(field: dataclasses.Field) -> str:
+    return field.metadata.get("flag") or field.name
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Base of every options dataclass: checks each field's choices and rule, then `check()`."""
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            _check_field(field, getattr(self, field.name))
+        self.check()
+
+    def check(self) -> None:
+        """Rules that relate several fields (override)."""
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+
+def _check_field(field: dataclasses.Field, value: Any) -> None:
+    name = flag_name(field)
+    choices, rule = field.metadata.get("choices"), field.metadata.get("rule")
+    if choices:
+        values = value if isinstance(value, tuple) else (value,)
+        if isinstance(value, tuple) and (not value or len(set(value)) != len(value)):
+            raise OptionsError(f"--{name} must list distinct values among {', '.join(choices)}, got {value!r}")
+        for item in values:
+            if item not in choices:
+                raise OptionsError(f"--{name} must be one of {', '.join(choices)}, got {item!r}")
+    if rule is not None and value is not None:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise OptionsError(f"--{name} must be finite, got {value!r}")
+        if not rule.holds(value):
+            raise OptionsError(f"--{name} must be {rule.text}, got {value!r}")
+
+
+def fail(name: str, message: str) -> None:
+    """Raise the OptionsError of a cross-field rule on --name."""
+    raise OptionsError(f"--{name} {message}")
+
+
+# --- datasets ----------------------------------------------------------------------------------------------------
+
+
+def parse_window(text: str) -> tuple[float, float]:
+    """'center,width' (a DICOM window) -> floats; width > 0, both finite."""
+    try:
+        center, width = (float(v) for v in text.split(","))
+    except ValueError:
+        raise OptionsError(f"--dicom_window must be 'center,width', got {text!r}") from None
+    if not (math.isfinite(center) and math.isfinite(width)) or width <= 0:
+        raise OptionsError(f"--dicom_window must be finite 'center,width' with width > 0, got {text!r}")
+    return center, width
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildOptions(Options):
+    """How source images become dataset examples."""
+
+    resolution: int = option(64, "Stored resolution: a power of two in 4..1024.", rule=RESOLUTION)
+    channels: int | None = option(None, "Channels stored: 1 (gray; colour images converted to luminance) or 3 "
+                                  "(gray repeated); default: the data's own (a set mixing both stops).",
+                                  rule=Rule("1 or 3", lambda v: v in (1, 3)))
+    resize: str = option("pad", "How non-square images become square.", choices=RESIZE_MODES)
+    folds: int = option(5, "Number of cross-validation folds (stratified; grouped by patient when the source has "
+                        "groups); 1 puts every example in fold 0.", rule=POSITIVE)
+    seed: int = option(0, "Seed of the fold split and the shard order.", rule=NON_NEGATIVE)
+    on_bad_image: str = option("fail", "fail: stop at the first unreadable image; skip: warn, skip it and count it "
+                               "in dataset.json.", choices=BAD_IMAGE_POLICIES)
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildJob(Options):
+    """What tools.build_dataset builds, from where, to where."""
+
+    output: str = option(help="Dataset folder to create.")
+    source: str = option("elpv", "folder:DIR (one sub-folder per class), csv:FILE (columns path,label[,group]; "
+                         "paths relative to the CSV), npz:FILE (MedMNIST layout, splits pooled) or elpv (built-in).")
+    dicom_window: tuple[float, float] | None = option(None, "DICOM window 'center,width' (after rescale "
+                                                      "slope/intercept); default: each file's own window.",
+                                                      parse=parse_window, format=lambda w: f"{w[0]:g},{w[1]:g}")
+    name: str = option("", "Dataset name (default: the output folder's name).")
+    overwrite: bool = option(False, "Replace an existing output folder (only once the new one is complete).")
+    build: BuildOptions = option(factory=BuildOptions)
+
+    def check(self) -> None:
+        if self.build.folds < 2:
+            fail("folds", f"must be >= 2 for cross-validation, got {self.build.folds}")
+
+
+# --- GAN training -------------------------------------------------------------------------------------------------
+
+# Options that fix the networks' shapes: a run may not resume with different values.
+ARCHITECTURE_KEYS = ("resolution", "start_resolution", "latent_size", "fmap_base", "fmap_max", "conditioning",
+                     "mbstd_group_size", "test_fold")
+
+
+def _default_batches() -> dict[int, float]:
+    return {4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4, 1024: 4}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainOptions(Options):
+    """A progressive-GAN run. Defaults follow the official implementation (Karras et al. 2018)."""
+
+    dataset: str = option(help="Dataset folder made by tools.build_dataset.")
+    logdir: str = option(help="Run folder: checkpoints, TensorBoard logs, image grids, config.json, export/.")
+    test_fold: int = option(0, "Held-out fold the GAN never sees (it trains on all other folds); -1 trains on "
+                            "every fold.", rule=at_least(-1))
+    resolution: int = option(0, "Target resolution (power of two); 0 = the dataset's resolution.",
+                             rule=RESOLUTION_OR_ZERO)
+    start_resolution: int = option(4, "Resolution at which growing starts.", rule=RESOLUTION)
+    kimg_per_phase: float = option(600.0, "Thousands of real images shown per stable phase (paper: 600).",
+                                   rule=POSITIVE)
+    kimg_per_transition: float = option(600.0, "Thousands of real images shown per fade-in transition "
+                                        "(paper: 600).", rule=POSITIVE)
+    total_kimg: float = option(0.0, "Total length; > growth length continues training at the final resolution "
+                               "(0 = end of growth).", rule=NON_NEGATIVE)
+    batch_per_resolution: dict = option(
+        help="Per-replica minibatch per resolution, e.g. '4:128,8:128,16:64,32:32,64:16' (global batch = this x "
+             "replicas; unlisted resolutions take the next lower entry).",
+        factory=_default_batches, rule=RESOLUTION_MAP, parse=parse_resolution_map, format=format_resolution_map)
+    latent_size: int = option(512, "Dimension of the latent vector z.", rule=POSITIVE)
+    fmap_base: int = option(8192, "Feature maps: nf(stage) = min(fmap_base / 2**stage, fmap_max) (official 8192).",
+                            rule=POSITIVE)
+    fmap_max: int = option(512, "Upper bound on feature maps per layer (official 512).", rule=POSITIVE)
+    conditioning: str = option("acgan", "acgan: G gets the label, D predicts it (AC-GAN); none: unconditional.",
+                               choices=CONDITIONINGS)
+    mbstd_group_size: int = option(4, "Minibatch-stddev group size in D's 4x4 block (must divide the per-replica "
+                                   "batch).", rule=POSITIVE)
+    learning_rate: float = option(1e-3, "Adam learning rate of G and D.", rule=POSITIVE)
+    lr_per_resolution: dict = option(help="Optional per-resolution learning rates, e.g. '128:1.5e-3,256:2e-3'.",
+                                     factory=dict, rule=RESOLUTION_MAP, parse=parse_resolution_map,
+                                     format=format_resolution_map)
+    adam_beta1: float = option(0.0, "Adam beta1.", rule=HALF_OPEN_FRACTION)
+    adam_beta2: float = option(0.99, "Adam beta2.", rule=HALF_OPEN_FRACTION)
+    adam_epsilon: float = option(1e-8, "Adam epsilon.", rule=POSITIVE)
+    reset_optimizer: bool = option(True, "Reset both Adam optimizers' moments at every new resolution (official "
+                                   "behaviour).")
+    gp_weight: float = option(10.0, "WGAN-GP gradient-penalty weight lambda.", rule=NON_NEGATIVE)
+    gp_target: float = option(1.0, "WGAN-GP target gradient norm.", rule=POSITIVE)
+    drift_weight: float = option(0.001, "Weight of the drift term D(real)^2.", rule=NON_NEGATIVE)
+    ac_weight: float = option(1.0, "Weight of the AC-GAN label cross-entropy.", rule=NON_NEGATIVE)
+    ema_beta: float = option(0.999, "Generator EMA decay (the EMA generator is exported and shown).",
+                             rule=HALF_OPEN_FRACTION)
+    balanced_fake_labels: bool = option(True, "Sample fake labels uniformly over classes (else by the data's class "
+                                        "frequencies).")
+    seed: int = option(0, "Seed of latents, labels, penalties, initial weights and data order.", rule=NON_NEGATIVE)
+    deterministic: bool = option(False, "Reproducible to the bit on the same machine type: TensorFlow op "
+                                 "determinism, fixed thread pools, every generator seeded (slower).")
+    strategy: str = option("auto", "auto (MirroredStrategy over all GPUs when >1, else default), default, "
+                           "mirrored, multi_worker (reads TF_CONFIG).", choices=STRATEGIES)
+    jit_compile: bool = option(False, "XLA-compile the forward/backward passes (measure with tools.benchmark "
+                               "--what=train: slower than plain graphs on the CPUs measured so far).")
+    mixed_precision: bool = option(False, "mixed_float16 with loss scaling (GPUs with tensor cores only; slower on "
+                                   "CPU).")
+    tick_kimg: float = option(1.0, "A console line and TensorBoard scalars every this many kimg.", rule=POSITIVE)
+    checkpoint_every_kimg: float = option(10.0, "Save a checkpoint every this many kimg (and at the end and on "
+                                          "SIGINT/SIGTERM).", rule=POSITIVE)
+    keep_checkpoints: int = option(3, "Number of checkpoints kept.", rule=POSITIVE)
+    image_every_kimg: float = option(10.0, "Image grid (EMA fakes per class next to reals) every this many kimg; "
+                                     "0 = never.", rule=NON_NEGATIVE)
+    images_per_class: int = option(8, "Images per class in the grid.", rule=POSITIVE)
+    metrics_every_kimg: float = option(0.0, "Log the SWD (x1e3, per level and average) of the EMA generator against "
+                                       "the real training folds to TensorBoard every this many kimg, at 16x16 and "
+                                       "above (0 = off).", rule=NON_NEGATIVE)
+    metrics_images: int = option(512, "Images (fake and real each) per SWD measurement during training.",
+                                 rule=POSITIVE)
+    export: bool = option(True, "Export the EMA generator as a SavedModel to LOGDIR/export/generator at the end.")
+
+    def check(self) -> None:
+        if self.resolution and self.start_resolution > self.resolution:
+            fail("start_resolution", f"must be <= --resolution, got {self.start_resolution} > {self.resolution}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportOptions(Options):
+    """Which checkpoint of a GAN run tools.export turns into a SavedModel."""
+
+    logdir: str = option(help="Training run folder (holds config.json and checkpoints/).")
+    checkpoint: str | None = option(None, "Checkpoint prefix to export (default: the latest).")
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchmarkOptions(Options):
+    """What tools.benchmark measures."""
+
+    what: str = option("pipeline", "What to measure.", choices=("pipeline", "train", "metrics"))
+    batch_size: int = option(64, "Batch size of the pipeline benchmark.", rule=POSITIVE)
+    seconds: float = option(5.0, "Measuring time per configuration, after warm-up.", rule=Rule(">= 0.5",
+                                                                                                  lambda v: v >= 0.5))
+    train_flagfiles: tuple[str, ...] = option(("flags/quickstart.cfg", "flags/elpv64.cfg"),
+                                              "Training flagfiles measured by --what=train.")
+    train_max_resolution: int = option(64, "--what=train measures the stable phases up to this resolution.",
+                                       rule=RESOLUTION)
+
+
+# --- classifier evaluation ----------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierTraining(Options):
+    """How each classifier is built and trained (defaults: Frid-Adar et al. 2018)."""
+
+    classifier: str = option("cnn", "Classifier architecture (vgg16 and resnet50 need images of at least 32x32).",
+                             flag="classifier", choices=CLASSIFIERS)
+    weights: str | None = option(None, "Optional initial weights (*.weights.h5 of the same architecture).",
+                                 flag="classifier_weights")
+    epochs: int = option(50, "Training epochs per run (the best-validation-loss epoch is kept).",
+                         flag="classifier_epochs", rule=POSITIVE)
+    batch_size: int = option(64, "Classifier minibatch size.", flag="classifier_batch_size", rule=POSITIVE)
+    learning_rate: float = option(1e-3, "Classifier learning rate.", flag="classifier_learning_rate", rule=POSITIVE)
+    optimizer: str = option("sgd", "Classifier optimizer.", flag="classifier_optimizer", choices=OPTIMIZERS)
+    seed: int = option(0, "Seed of the validation split, weights and batch order; test fold k uses seed + k in "
+                       "every regime (paired comparison).", flag="classifier_seed", rule=NON_NEGATIVE)
+    validation_fraction: float = option(0.1, "Fraction of the real training folds held out (stratified) to choose "
+                                        "the best epoch.", rule=OPEN_FRACTION)
+    deterministic: bool = option(False, "Reproducible to the bit on the same machine type: TensorFlow op "
+                                 "determinism, fixed thread pools, every generator seeded (slower).")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassicAugmentation(Options):
+    """Which classic augmentations to apply, and how strongly (Frid-Adar et al. 2018).
+
+    rotation_degrees: d rotates by a uniform angle in [0, d] degrees (counter-clockwise); a pair (low, high) in
+    [low, high]; 0 disables it. translate: each axis shifts by up to min(translate_pixels, translate_fraction x
+    size) pixels. zoom: rescale by a factor in [1 - zoom, 1 + zoom]. fill_mode: how pixels moved in from outside
+    are filled ("constant" fills with 0, mid-grey in [-1, 1]).
+    """
+
+    rotation_degrees: float | tuple[float, float] = option(
+        180.0, "Classic augmentation: rotate by a random angle in [0, this] degrees; 0 = off.",
+        flag="classic_rotation_degrees")
+    horizontal_flip: bool = option(True, "Classic augmentation: random left-right flips.",
+                                   flag="classic_horizontal_flip")
+    vertical_flip: bool = option(True, "Classic augmentation: random up-down flips.", flag="classic_vertical_flip")
+    translate_pixels: float = option(4.0, "Classic augmentation: shift by up to min(this, "
+                                     "classic_translate_fraction x size) pixels per axis; 0 = off.",
+                                     flag="classic_translate_pixels", rule=NON_NEGATIVE)
+    translate_fraction: float = option(0.1, "Classic augmentation: translation limit as a fraction of the image "
+                                       "size, in [0, 1); 0 = off.", flag="classic_translate_fraction",
+                                       rule=HALF_OPEN_FRACTION)
+    zoom: float = option(0.1, "Classic augmentation: rescale by a factor in [1 - zoom, 1 + zoom], zoom in [0, 1); "
+                         "0 = off.", flag="classic_zoom", rule=HALF_OPEN_FRACTION)
+    fill_mode: str = option("reflect", "Classic augmentation: how pixels moved in from outside are filled.",
+                            flag="classic_fill_mode", choices=FILL_MODES)
+
+    def check(self) -> None:
+        low, high = self.rotation_range
+        if not -360.0 <= low <= high <= 360.0:
+            fail("classic_rotation_degrees", "must be a number in [0, 360] or a pair low <= high in [-360, 360], "
+                 f"got {self.rotation_degrees!r}")
+
+    @property
+    def rotation_range(self) -> tuple[float, float]:
+        """The (low, high) rotation angle in degrees."""
+        if isinstance(self.rotation_degrees, (tuple, list)):
+            low, high = self.rotation_degrees
+            return float(low), float(high)
+        return 0.0, float(self.rotation_degrees)
+
+    @property
+    def rotates(self) -> bool:
+        return self.rotation_range != (0.0, 0.0)
+
+    @property
+    def translates(self) -> bool:
+        return self.translate_pixels > 0 and self.translate_fraction > 0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any augmentation is switched on."""
+        return self.rotates or self.horizontal_flip or self.vertical_flip or self.translates or self.zoom > 0
+
+    def translate_factor(self, size: int) -> float:
+        """The largest shift along an axis of `size` pixels, as a fraction of that size."""
+        return min(self.translate_pixels, self.translate_fraction * size) / size
+
+
+def uses_synthetic(regime: str) -> bool:
+    return "synthetic" in regime.split("+")
+
+
+def uses_classic(regime: str) -> bool:
+    return "classic" in regime.split("+")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationOptions(Options):
+    """One evaluation: which dataset, folds and regimes, and where the report goes."""
+
+    dataset: str = option(help="Real dataset folder made by tools.build_dataset.")
+    output: str = option(help="Report folder: report.json, report.md, figures, runs/ (finished runs, for resuming) "
+                         "and tensorboard/.")
+    regimes: tuple[str, ...] = option(("none", "classic"), "Comma-separated augmentation regimes.", choices=REGIMES)
+    synthetic: str | None = option(None, "Synthetic dataset folder made by tools.synthesize, for the synthetic "
+                                   "regimes; '{fold}' in it is replaced by the test fold (one generator per fold).")
+    folds: tuple[int, ...] | None = option(None, "Test folds to evaluate: 'all' or indices like '0,2'.",
+                                           parse=parse_folds, format=format_folds)
+    training: ClassifierTraining = option(factory=ClassifierTraining)
+    augmentation: ClassicAugmentation = option(factory=ClassicAugmentation)
+    overwrite: bool = option(False, "Replace an existing report folder made with other settings.")
+
+    def check(self) -> None:
+        if any(uses_synthetic(regime) for regime in self.regimes) and not self.synthetic:
+            fail("synthetic", "is needed by the synthetic regimes (a dataset folder, or a pattern with {fold})")
+        if any(uses_classic(regime) for regime in self.regimes) and not self.augmentation.enabled:
+            fail("regimes", "has classic regimes but every classic augmentation is switched off")
+
+
+# --- quality audit -----------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class QualityOptions(Options):
+    """Which quality metrics to compute and how."""
+
+    metrics: tuple[str, ...] = option(QUALITY_METRICS, "Metrics to compute.", choices=QUALITY_METRICS)
+    classifier: str = option("cnn", "Classifier whose penultimate layer is the domain feature space of FID/KID "
+                             "(trained on the real training folds, cached in DATASET/.cache/).",
+                             flag="quality_classifier", choices=FEATURE_CLASSIFIERS)
+    classifier_epochs: int = option(5, "Training epochs of that classifier.", flag="quality_classifier_epochs",
+                                    rule=POSITIVE)
+    classifier_batch_size: int = option(32, rule=POSITIVE, exposed=False)
+    inception_weights: str | None = option(None, "Optional InceptionV3 no-top weights file: FID/KID are then also "
+                                           "computed in Inception space (nothing is ever downloaded).")
+    msssim_pairs: int = option(1000, "Random image pairs per class for MS-SSIM diversity.", rule=POSITIVE)
+    kid_subsets: int = option(100, "Random subsets averaged by KID.", rule=POSITIVE)
+    kid_subset_size: int = option(1000, "Images per KID subset (clipped to the smaller set).", rule=at_least(2))
+    min_images_per_class: int = option(10, rule=at_least(2), exposed=False)
+    memorization_percentile: float = option(1.0, "Flag synthetic images closer to a training image than all but "
+                                            "this percentage of held-out real images.", rule=PERCENT)
+    memorization_max_size: int | None = option(64, rule=POSITIVE, exposed=False)
+    closest_pairs: int = option(8, rule=POSITIVE, exposed=False)
+    seed: int = option(0, "Seed of every random choice of the audit (and of --generator latents).",
+                       flag="quality_seed", rule=NON_NEGATIVE)
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditOptions(Options):
+    """What tools.measure_quality audits: a synthetic set or a generator, against a real dataset's folds."""
+
+    real: str = option(help="Real dataset folder (made by tools.build_dataset).")
+    output: str = option(help="Report folder to write (quality.json, quality.md, closest_pairs.png).")
+    folds: tuple[int, ...] | None = option(None, "Real folds that were the GAN's training set, e.g. '0,1' (the "
+                                           "others are held out). Default: the generator's trained_on_folds "
+                                           "(--generator, or a --synthetic set made by tools.synthesize).",
+                                           parse=parse_folds, format=format_folds)
+    synthetic: str | None = option(None, "Synthetic dataset folder (same format, e.g. from tools.synthesize).")
+    generator: str | None = option(None, "Exported generator (SavedModel folder from tools.train or tools.export).")
+    num: int | None = option(None, "With --generator: images generated per class.", rule=POSITIVE)
+    overwrite: bool = option(False, "Replace an existing report folder.")
+    quality: QualityOptions = option(factory=QualityOptions)
+
+    def check(self) -> None:
+        if bool(self.synthetic) == bool(self.generator):
+            fail("synthetic", "or --generator: give exactly one")
+        if self.generator and self.num is None:
+            fail("num", "is needed with --generator (images per class)")
+
+
+# --- synthesis ---------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SynthesisOptions(Options):
+    """What to synthesize with an exported generator, and where to write it."""
+
+    generator: str = option(help="Exported generator folder (saved_model.pb + tfpgan.json), e.g. "
+                            "runs/NAME/export/generator.")
+    output: str = option(help="Dataset folder to create.")
+    per_class: int | None = option(None, "Synthesize N images of every class.", rule=POSITIVE)
+    balance_to: int | None = option(None, "Top every class up to N images, real + synthetic; real = the images of "
+                                    "the generator's training folds in its dataset. A class already at N or more "
+                                    "gets none.", rule=POSITIVE)
+    counts: dict | None = option(None, "Images per class as class:n,class:n,... (class names of the generator; "
+                                 "classes left out get none).", parse=parse_counts,
+                                 format=lambda c: ",".join(f"{k}:{v}" for k, v in c.items()))
+    seed: int = option(0, "Seed of the latents: the same seed gives the same images.", rule=NON_NEGATIVE)
+    batch_size: int = option(64, "Images generated per generator call.", rule=POSITIVE)
+    png: bool = option(False, "Also write one PNG per image under OUTPUT/png/CLASS/.")
+    overwrite: bool = option(False, "Replace an existing output folder (only once the new one is complete).")
+
+    def check(self) -> None:
+        if sum(getattr(self, mode) is not None for mode in SYNTHESIS_MODES) != 1:
+            fail("per_class", "or --balance_to or --counts: give exactly one")
+
+    @property
+    def mode(self) -> str:
+        return next(mode for mode in SYNTHESIS_MODES if getattr(self, mode) is not None)
+
+    @property
+    def target(self) -> int | dict[str, int]:
+        return getattr(self, self.mode)
+
+
+# --- the whole experiment ----------------------------------------------------------------------------------------
+
+
+def _train_template() -> TrainOptions:
+    return TrainOptions(dataset="", logdir="")
+
+
+def _evaluation_template() -> EvaluationOptions:
+    return EvaluationOptions(dataset="", output="", regimes=REGIMES, synthetic="{fold}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentOptions(Options):
+    """Dataset -> per fold GAN, export, synthesis, audit -> evaluation of every regime -> one report.
+
+    `train` and `evaluation` are templates: the experiment fills in their dataset, run folders and test fold.
+    """
+
+    output: str = option(help="Experiment folder (created; re-run the same command to resume).")
+    dataset: str | None = option(None, "Existing dataset folder to use; default OUTPUT/dataset, built from "
+                                 "--source when missing.")
+    source: str = option("elpv", "Source of the dataset when it must be built (see tools.build_dataset).")
+    dataset_resolution: int = option(64, "Stored resolution of a dataset built by the experiment.", rule=RESOLUTION)
+    dataset_folds: int = option(3, "Cross-validation folds of a dataset built by the experiment.", rule=at_least(2))
+    synthesis_mode: str = option("balance_to", "balance_to: top every class up to --synthesis_count real + "
+                                 "synthetic; per_class: --synthesis_count synthetic images per class.",
+                                 choices=EXPERIMENT_SYNTHESIS_MODES)
+    synthesis_count: int = option(1000, "N of --synthesis_mode.", rule=POSITIVE)
+    quality: bool = option(True, "Audit each fold's synthetic images (as tools.measure_quality does) into the "
+                           "report.")
+    quality_max_images: int = option(0, "Audit a seeded random sample of at most this many synthetic images per "
+                                     "fold (0 = all); the memorization search costs synthetic x training SSIMs.",
+                                     rule=NON_NEGATIVE)
+    train: TrainOptions = option(factory=_train_template, skip=("dataset", "logdir", "test_fold", "export"))
+    evaluation: EvaluationOptions = option(factory=_evaluation_template,
+                                           skip=("dataset", "output", "synthetic", "overwrite"))
+    audit: QualityOptions = option(factory=QualityOptions)
+
+    def check(self) -> None:
+        if os.path.isfile(self.output):
+            fail("output", f"must be a folder path, not a file, got {self.output!r}")
+
+    @property
+    def dataset_dir(self) -> str:
+        return self.dataset or os.path.join(self.output, "dataset")
