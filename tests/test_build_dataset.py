@@ -18,7 +18,7 @@ from tfpgan.data.dataset_info import read_info
 from tfpgan.data.folds import assign_folds
 from tfpgan.data.sources import Item, Source, open_source
 from tfpgan.errors import DataError, TfpganError
-from tfpgan.options import BuildOptions
+from tfpgan.options import BuildOptions, OptionsError
 
 import datagen
 
@@ -192,11 +192,11 @@ def test_class_left_without_images_is_an_error(tmp_path):
 
 @pytest.mark.parametrize("field, value, message", [
     ("resolution", 48, "power of two"), ("resolution", 2, "power of two"), ("resolution", 2048, "power of two"),
-    ("channels", 2, "channels"), ("resize", "squash", "resize"), ("folds", 0, "folds must be >= 1"),
-    ("on_bad_image", "ignore", "on_bad_image"),
+    ("channels", 2, "--channels must be 1 or 3, got 2"), ("resize", "squash", "--resize must be one of"),
+    ("folds", 0, "--folds must be > 0, got 0"), ("on_bad_image", "ignore", "--on_bad_image must be one of fail, skip"),
 ])
 def test_invalid_build_options(field, value, message):
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(OptionsError, match=message):
         BuildOptions(**{field: value})
 
 

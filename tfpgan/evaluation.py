@@ -40,8 +40,9 @@ from tfpgan import report
 from tfpgan.atomic import write_json
 from tfpgan.data.augment import make_augmenter
 from tfpgan.data.dataset_info import DatasetInfo, read_info
-from tfpgan.data.pipeline import check_folds, load
+from tfpgan.data.pipeline import check_folds
 from tfpgan.errors import DataError, TfpganError
+from tfpgan.labeled import LabeledArrays, load_arrays
 from tfpgan.metrics.classification import classification_metrics
 from tfpgan.models.classifiers import build_classifier
 from tfpgan.options import ClassicAugmentation, ClassifierTraining, EvaluationOptions, uses_classic, uses_synthetic
@@ -110,51 +111,24 @@ def check_synthetic_set(directory: str, real: DatasetInfo, test_fold: int) -> Da
     return synthetic
 
 
-@dataclasses.dataclass(frozen=True)
-class Examples:
-    """Labeled images in memory: float32 [N, H, W, C] in [-1, 1], int32 labels, string ids."""
-
-    images: np.ndarray
-    labels: np.ndarray
-    ids: list[str]
-
-    def subset(self, indices: np.ndarray) -> Examples:
-        return Examples(self.images[indices], self.labels[indices], [self.ids[i] for i in indices])
-
-    @staticmethod
-    def concatenate(parts: Sequence[Examples]) -> Examples:
-        return Examples(np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts]),
-                        [i for p in parts for i in p.ids])
-
-
-def load_examples(dataset_dir: str, folds: Sequence[int] | None = None, resolution: int | None = None) -> Examples:
-    """The examples of ``folds`` (None: all) of a dataset folder, sorted by id (a stable order)."""
-    batches = list(load(dataset_dir, folds=folds, resolution=resolution, batch_size=256, with_ids=True)
-                   .as_numpy_iterator())
-    ids = [i.decode("utf-8") for _, _, batch_ids in batches for i in batch_ids]
-    order = np.argsort(ids, kind="stable")
-    examples = Examples(np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]), ids)
-    return examples.subset(order)
-
-
-def split_validation(examples: Examples, fraction: float, seed: int) -> tuple[Examples, Examples]:
+def split_validation(examples: LabeledArrays, fraction: float, seed: int) -> tuple[LabeledArrays, LabeledArrays]:
     """(training, validation): a stratified split with at least one validation image per class."""
     num_classes = len(np.unique(examples.labels))
-    size = max(num_classes, round(fraction * len(examples.labels)))
+    size = max(num_classes, round(fraction * len(examples)))
     try:
         train_index, validation_index = train_test_split(
-            np.arange(len(examples.labels)), test_size=size, stratify=examples.labels, random_state=seed)
+            np.arange(len(examples)), test_size=size, stratify=examples.labels, random_state=seed)
     except ValueError as error:
-        raise DataError(f"cannot carve a stratified validation split of {size} from {len(examples.labels)} "
+        raise DataError(f"cannot carve a stratified validation split of {size} from {len(examples)} "
                         f"training images: {error}") from None
     return examples.subset(np.sort(train_index)), examples.subset(np.sort(validation_index))
 
 
-def _training_dataset(examples: Examples, batch_size: int, seed: int,
+def _training_dataset(examples: LabeledArrays, batch_size: int, seed: int,
                       augmentation: ClassicAugmentation | None) -> tf.data.Dataset:
     """Shuffled batches, reshuffled every epoch, classic-augmented in the graph when asked."""
     dataset = tf.data.Dataset.from_tensor_slices((examples.images, examples.labels))
-    dataset = dataset.shuffle(len(examples.labels), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     if augmentation is not None:
         dataset = dataset.map(make_augmenter(augmentation, seed))  # sequential: reproducible random draws
     return dataset.prefetch(tf.data.AUTOTUNE)
@@ -166,7 +140,7 @@ def _progress_logger(label: str, epochs: int) -> keras.callbacks.Callback:
         logs["loss"], logs["accuracy"], logs["val_loss"], logs["val_accuracy"]))
 
 
-def train_and_test(train: Examples, validation: Examples, test: Examples, class_names: Sequence[str],
+def train_and_test(train: LabeledArrays, validation: LabeledArrays, test: LabeledArrays, class_names: Sequence[str],
                    training: ClassifierTraining, augmentation: ClassicAugmentation | None, seed: int,
                    run_directory: str, tensorboard_dir: str, label: str) -> dict[str, Any]:
     """Train one classifier, keep its best-validation-loss weights and score it on ``test``.
@@ -207,8 +181,8 @@ def train_and_test(train: Examples, validation: Examples, test: Examples, class_
         "y_prob": y_prob.tolist(),
         "ids": list(test.ids),
         "training": {
-            "images": len(train.labels),
-            "validation_images": len(validation.labels),
+            "images": len(train),
+            "validation_images": len(validation),
             "best_epoch": int(np.nanargmin(val_losses)) + 1,
             "best_val_loss": float(np.nanmin(val_losses)),
             "seed": seed,
@@ -300,29 +274,27 @@ def _finished_runs(output: str, expected: dict[tuple[str, int], dict[str, Any]])
 
 
 def _run_fold(options: EvaluationOptions, real: DatasetInfo, fold: int, regimes: Sequence[str],
-              real_folds: dict[int, Examples], synthetic_set: str | None,
+              real_folds: dict[int, LabeledArrays], synthetic_set: str | None,
               expected: dict[tuple[str, int], dict[str, Any]]) -> None:
     """Train and test ``regimes`` on test fold ``fold``, all from the same seed and validation split."""
     seed = fold_seed(options.training.seed, fold)
-    real_train = Examples.concatenate([examples for f, examples in real_folds.items() if f != fold])
+    real_train = LabeledArrays.concatenate([examples for f, examples in real_folds.items() if f != fold])
     train, validation = split_validation(real_train, options.training.validation_fraction, seed)
     test = real_folds[fold]
     synthetic = None
     if any(uses_synthetic(regime) for regime in regimes):
-        synthetic = load_examples(synthetic_set, resolution=real.resolution)
+        synthetic = load_arrays(synthetic_set, resolution=real.resolution)
     for regime in regimes:
         label = f"fold {fold} {regime}"
         added = synthetic if uses_synthetic(regime) else None
         logger.info("%s: training on %d real + %d synthetic images, %d validation, %d test", label,
-                    len(train.labels), 0 if added is None else len(added.labels), len(validation.labels),
-                    len(test.labels))
+                    len(train), 0 if added is None else len(added), len(validation), len(test))
         result = train_and_test(
-            train if added is None else Examples.concatenate([train, added]), validation, test, real.classes,
+            train if added is None else LabeledArrays.concatenate([train, added]), validation, test, real.classes,
             options.training, options.augmentation if uses_classic(regime) else None, seed,
             run_dir(options.output, regime, fold),
             os.path.join(options.output, TENSORBOARD_DIR, regime, f"fold{fold}"), label)
-        result["training"].update(real_images=len(train.labels),
-                                  synthetic_images=0 if added is None else len(added.labels),
+        result["training"].update(real_images=len(train), synthetic_images=0 if added is None else len(added),
                                   synthetic=None if added is None else synthetic_set)
         write_json(_result_path(options.output, regime, fold),
                    {"regime": regime, "fold": fold, "settings": expected[(regime, fold)], **result})
@@ -354,7 +326,7 @@ def run_evaluation(options: EvaluationOptions) -> dict[str, Any]:
             logger.info("fold %d %s: finished earlier, skipping (%s)", fold, regime,
                         run_dir(options.output, regime, fold))
     pending_folds = sorted({fold for regime, fold in expected if (regime, fold) not in finished})
-    real_folds = {f: load_examples(options.dataset, [f]) for f in range(real.folds)} if pending_folds else {}
+    real_folds = {f: load_arrays(options.dataset, [f]) for f in range(real.folds)} if pending_folds else {}
     for fold in pending_folds:
         regimes = [regime for regime in options.regimes if (regime, fold) not in finished]
         _run_fold(options, real, fold, regimes, real_folds, synthetic_sets.get(fold), expected)

@@ -298,9 +298,10 @@ class TrainOptions(Options):
                                "--what=train: slower than plain graphs on the CPUs measured so far).")
     mixed_precision: bool = option(False, "mixed_float16 with loss scaling (GPUs with tensor cores only; slower on "
                                    "CPU).")
-    tick_kimg: float = option(1.0, "A console line and TensorBoard scalars every this many kimg.", rule=POSITIVE)
-    checkpoint_every_kimg: float = option(10.0, "Save a checkpoint every this many kimg (and at the end and on "
-                                          "SIGINT/SIGTERM).", rule=POSITIVE)
+    tick_kimg: float = option(1.0, "A console line and TensorBoard scalars every this many kimg (0 = none).",
+                              rule=NON_NEGATIVE)
+    checkpoint_every_kimg: float = option(10.0, "Save a checkpoint every this many kimg (and always at the end and "
+                                          "on SIGINT/SIGTERM; 0 = only then).", rule=NON_NEGATIVE)
     keep_checkpoints: int = option(3, "Number of checkpoints kept.", rule=POSITIVE)
     image_every_kimg: float = option(10.0, "Image grid (EMA fakes per class next to reals) every this many kimg; "
                                      "0 = never.", rule=NON_NEGATIVE)

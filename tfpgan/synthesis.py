@@ -107,6 +107,19 @@ def class_latents(seed: int, label: int, count: int, latent_size: int) -> np.nda
     return np.random.default_rng([seed, label]).standard_normal((count, latent_size), dtype=np.float32)
 
 
+def plan(metadata: dict, counts: dict[str, int], seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(latents, int32 labels, ids) of a synthetic set with `counts[name]` images of every class of the generator.
+
+    Classes in the generator's order, each drawn from its own `class_latents` stream; ids synthetic/CLASS/NNNNNN.
+    """
+    classes = metadata["classes"]
+    labels = np.repeat(np.arange(len(classes), dtype=np.int32), [counts[name] for name in classes])
+    latents = np.concatenate([class_latents(seed, label, counts[name], metadata["latent_size"])
+                              for label, name in enumerate(classes)])
+    ids = [f"{ID_PREFIX}/{name}/{index:06d}" for name in classes for index in range(counts[name])]
+    return latents, labels, ids
+
+
 def unit_to_uint8(images: np.ndarray) -> np.ndarray:
     """float images in [0, 1] -> uint8 (rounded, clipped)."""
     return np.round(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
@@ -125,8 +138,16 @@ def generate(serve, latents: np.ndarray, labels: np.ndarray, shape: tuple[int, i
             raise TfpganError(f"the generator outputs {batch.shape[1:]} images, its metadata says {shape}")
         images[start:stop] = unit_to_uint8(batch)
         logger.info("synthesized %d/%d images (%.1f img/s)", stop, len(labels),
-                     stop / max(time.monotonic() - started, 1e-9))
+                    stop / max(time.monotonic() - started, 1e-9))
     return images
+
+
+def sample(export_dir: str, metadata: dict, counts: dict[str, int], seed: int,
+           batch_size: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(uint8 images, labels, ids) of the set `plan` describes, made by the generator in `export_dir`."""
+    latents, labels, ids = plan(metadata, counts, seed)
+    shape = (metadata["resolution"], metadata["resolution"], metadata["channels"])
+    return generate(_load_serving(export_dir), latents, labels, shape, batch_size), labels, ids
 
 
 def write_pngs(directory: str, images: np.ndarray, ids: list[str]) -> None:
@@ -146,17 +167,11 @@ def synthesize(export_dir: str, output: str, mode: str, target: int | dict[str, 
     check_writable_destination(output, overwrite)
     metadata = read_generator_metadata(export_dir)
     counts = synthesis_counts(metadata, mode, target)
-    classes = metadata["classes"]
     logger.info("synthesizing %d images with %s: %s", sum(counts.values()), export_dir,
-                 ", ".join(f"{c} {n}" for c, n in counts.items()))
-    labels = np.repeat(np.arange(len(classes), dtype=np.int32), list(counts.values()))
-    latents = np.concatenate([class_latents(seed, label, counts[c], metadata["latent_size"])
-                              for label, c in enumerate(classes)])
-    ids = [f"{ID_PREFIX}/{c}/{i:06d}" for c in classes for i in range(counts[c])]
+                ", ".join(f"{c} {n}" for c, n in counts.items()))
     options = BuildOptions(resolution=metadata["resolution"], channels=metadata["channels"], folds=1, seed=seed)
-    shape = (options.resolution, options.resolution, options.channels)
-    images = generate(_load_serving(export_dir), latents, labels, shape, batch_size)
-    source = Source(f"generator:{os.path.abspath(export_dir)}", tuple(classes),
+    images, labels, ids = sample(export_dir, metadata, counts, seed, batch_size)
+    source = Source(f"generator:{os.path.abspath(export_dir)}", tuple(metadata["classes"]),
                     [Item(i, int(label), functools.partial(images.__getitem__, index))
                      for index, (i, label) in enumerate(zip(ids, labels))])
     extra = {"generator": metadata, "synthesis": {"mode": mode, "target": target, "seed": seed, "counts": counts}}

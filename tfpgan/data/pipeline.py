@@ -8,8 +8,9 @@ from typing import Sequence
 import tensorflow as tf
 
 from tfpgan.data import tfrecords
-from tfpgan.data.dataset_info import DatasetInfo, is_power_of_two, read_info
+from tfpgan.data.dataset_info import DatasetInfo, read_info
 from tfpgan.errors import DataError
+from tfpgan.options import is_power_of_two
 
 AUTOTUNE = tf.data.AUTOTUNE
 

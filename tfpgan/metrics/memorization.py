@@ -15,6 +15,7 @@ images (use the same `max_size` for every comparison); 64-128 is plenty to find 
 from __future__ import annotations
 
 import logging
+import textwrap
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -28,9 +29,11 @@ from tfpgan.atomic import atomic_file
 from tfpgan.metrics.batching import ImagesOrBatches, image_batches
 from tfpgan.metrics.msssim import FILTER_SIGMA, FILTER_SIZE, K1, K2
 
-_logger = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 # Pair tensors are chunked to about this many elements (a few such tensors live at once).
 _PAIR_ELEMENTS_PER_CHUNK = 1 << 23
+# Characters per line of an image title in closest_pairs.png (longer ids wrap).
+_TITLE_CHARACTERS = 26
 
 
 def _gaussian_taps() -> np.ndarray:
@@ -181,32 +184,29 @@ def memorization_report(
         "fraction_above_threshold": float(above.size / synthetic_ssim.size),
         "flagged_ids": [ids[i] for i in flagged],
     }
-    _logger.info("memorization: threshold SSIM %.4f, %d of %d synthetic images above it",
+    logger.info("memorization: threshold SSIM %.4f, %d of %d synthetic images above it",
                  threshold, above.size, synthetic_ssim.size)
     return report
 
 
-def save_closest_pairs_png(
-    path: str, synthetic: Sequence[np.ndarray], training: Sequence[np.ndarray], report: dict, top_k: int = 8
-) -> None:
-    """PNG of the `top_k` synthetic images closest to a training image, each beside that image.
+def closest_pairs(report: dict, top_k: int) -> np.ndarray:
+    """Positions of the `top_k` synthetic images of a `memorization_report` nearest to a training image, nearest
+    first (ties in input order, as in flagged_ids)."""
+    return np.argsort(-np.asarray(report["nearest_training_ssim"]), kind="stable")[:top_k]
 
-    `synthetic` and `training` are indexable image sets in the order given to `memorization_report`.
-    Written atomically (temp file in the same folder, then rename).
-    """
-    ssim = np.asarray(report["nearest_training_ssim"])
-    order = np.argsort(-ssim, kind="stable")[:top_k]
-    figure = Figure(figsize=(4.0, 2.0 * len(order)), layout="constrained")
+
+def save_closest_pairs_png(path: str, synthetic: Sequence[np.ndarray], training: Sequence[np.ndarray],
+                           synthetic_ids: Sequence[str], training_ids: Sequence[str], ssim: Sequence[float]) -> None:
+    """PNG with one row per pair: synthetic image i (titled by its id) beside its nearest training image (its id),
+    the row titled by their SSIM. Images in [0, 1]; written atomically (temporary file, then rename)."""
+    figure = Figure(figsize=(4.2, 0.4 + 2.2 * len(ssim)), layout="constrained")
     FigureCanvasAgg(figure)
-    axes = figure.subplots(len(order), 2, squeeze=False)
-    for row, position in zip(axes, order):
-        train_position = int(report["nearest_training_index"][position])
-        panels = (
-            (synthetic[position], f"synthetic {report['synthetic_ids'][position]}"),
-            (training[train_position], f"training #{train_position}  SSIM {ssim[position]:.3f}"),
-        )
-        for axis, (image, title) in zip(row, panels):
-            _show(axis, image, title)
+    figure.suptitle("synthetic image | nearest training image", fontsize=9)
+    for row, images, ids, value in zip(figure.subfigures(len(ssim), 1, squeeze=False)[:, 0], zip(synthetic, training),
+                                       zip(synthetic_ids, training_ids), ssim):
+        row.suptitle(f"SSIM {value:.3f}", fontsize=8)
+        for axis, image, image_id in zip(row.subplots(1, 2), images, ids):
+            _show(axis, image, image_id)
     with atomic_file(path, ".png") as temporary:
         figure.savefig(temporary, format="png", dpi=100)
 
@@ -217,5 +217,5 @@ def _show(axis, image: np.ndarray, title: str) -> None:
         axis.imshow(image[..., 0], cmap="gray", vmin=0.0, vmax=1.0)
     else:
         axis.imshow(image)
-    axis.set_title(title, fontsize=7)
+    axis.set_title(textwrap.fill(str(title), _TITLE_CHARACTERS), fontsize=7)
     axis.axis("off")
