@@ -29,7 +29,7 @@ TINY_EXPERIMENT = [
     "--classifier_epochs=1", "--classifier_batch_size=16",
     "--classifier_optimizer=adam",  # no --regimes: the experiment's default is every regime
     "--quality_classifier_epochs=1", "--msssim_pairs=10", "--kid_subsets=5", "--kid_subset_size=8",
-    f"--quality_max_images={AUDITED}",
+    f"--quality_max_images={AUDITED}", "--deterministic",
 ]
 
 
@@ -148,3 +148,13 @@ def test_bad_command_lines_fail_with_one_clear_line(refusals, case, message):
     assert "Traceback" not in stderr
     assert [line for line in stderr.splitlines() if message in line], stderr[-2000:]
     assert not any(tmp.iterdir())  # refused before any work: nothing written
+
+
+def test_dry_run_prints_the_options_and_each_folds_schedule_and_writes_nothing(tmp_path):
+    result = run_experiment(f"--output={tmp_path / 'out'}", *TINY_EXPERIMENT, "--dry_run", timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert '"kimg_per_phase": 0.03' in result.stdout and '"classifier_epochs": 1' in result.stdout
+    assert "GAN schedule of every fold (16x16)" in result.stdout
+    assert [line.split()[-1] for line in result.stdout.splitlines() if line.strip().endswith(("stable", "fade-in"))] \
+        == ["stable", "fade-in", "stable"]
+    assert not os.path.exists(tmp_path / "out")
