@@ -87,6 +87,13 @@ def test_load_generator_returns_the_signature_and_metadata(export_dir):
     assert images.shape == (2, 16, 16, 1)
 
 
+@pytest.mark.parametrize("label", [-1, 3, 99])
+def test_the_signature_refuses_labels_outside_the_classes(export_dir, label):
+    serve, _ = load_generator(export_dir)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"labels must be class indices in \[0, 3\)"):
+        serve(latents=tf.zeros([2, 8]), labels=tf.constant([0, label]))
+
+
 def test_read_metadata_rejects_folders_that_are_not_generator_exports(export_dir, tmp_path):
     with pytest.raises(TfpganError, match="not a SavedModel"):
         read_metadata(str(tmp_path))

@@ -16,12 +16,17 @@ METADATA_FILE = "tfpgan.json"
 
 def export_generator(generator, resolution: int, metadata: dict, export_dir: str) -> None:
     """Write a SavedModel: inputs `latents` float32 [N, latent_size] and `labels` int32 [N], output `images`
-    float32 [N, H, W, C] in [0, 1] (final resolution, α = 1). `metadata` goes to tfpgan.json beside
-    saved_model.pb. Replaces `export_dir` atomically."""
+    float32 [N, H, W, C] in [0, 1] (final resolution, α = 1); a label outside [0, num_classes) is an
+    InvalidArgumentError. `metadata` goes to tfpgan.json beside saved_model.pb. Replaces `export_dir` atomically."""
     archive = keras.export.ExportArchive()
     archive.track(generator)
+    num_classes = metadata["num_classes"]
 
     def serve(latents, labels):
+        message = f"labels must be class indices in [0, {num_classes})"
+        with tf.control_dependencies([tf.debugging.assert_non_negative(labels, message=message),
+                                      tf.debugging.assert_less(labels, num_classes, message=message)]):
+            labels = tf.identity(labels)
         images = generator(latents, labels, resolution=resolution, fading=False, training=False)
         return {"images": tf.clip_by_value((tf.cast(images, tf.float32) + 1.0) / 2.0, 0.0, 1.0)}
 

@@ -71,14 +71,15 @@ def at_least(minimum: int) -> Rule:
 
 
 def parse_resolution_map(text: str) -> dict[int, float]:
-    """'4:128,8:64,16:1e-3' -> {4: 128.0, 8: 64.0, 16: 0.001}."""
+    """'4:128,8:64,16:1e-3' -> {4: 128, 8: 64, 16: 0.001} (whole numbers stay integers)."""
     result = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         key, separator, value = part.partition(":")
         try:
             if not separator:
                 raise ValueError
-            result[int(key)] = float(value)
+            number = float(value)
+            result[int(key)] = int(number) if number.is_integer() else number
         except ValueError:
             raise OptionsError(f"expected RESOLUTION:VALUE pairs like '4:128,8:64', got {part!r}") from None
     return result
@@ -237,6 +238,8 @@ class BuildJob(Options):
 # Options that fix the networks' shapes: a run may not resume with different values.
 ARCHITECTURE_KEYS = ("resolution", "start_resolution", "latent_size", "fmap_base", "fmap_max", "conditioning",
                      "mbstd_group_size", "test_fold")
+# Options that fix the schedule: a resume with other values needs --allow_schedule_change.
+SCHEDULE_KEYS = ("kimg_per_phase", "kimg_per_transition", "total_kimg", "batch_per_resolution")
 
 
 def _default_batches() -> dict[int, float]:
@@ -312,6 +315,9 @@ class TrainOptions(Options):
     metrics_images: int = option(512, "Images (fake and real each) per SWD measurement during training.",
                                  rule=POSITIVE)
     export: bool = option(True, "Export the EMA generator as a SavedModel to LOGDIR/export/generator at the end.")
+    allow_schedule_change: bool = option(False, "Resume a run whose schedule flags (kimg per phase/transition, "
+                                         "total kimg, batch sizes) differ from its config.json, moving it to the "
+                                         "phase the new schedule gives its kimg.")
 
     def check(self) -> None:
         if self.resolution and self.start_resolution > self.resolution:

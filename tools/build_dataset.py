@@ -10,14 +10,15 @@ from __future__ import annotations
 from tfpgan import cli
 from tfpgan import flags as tfpgan_flags
 from tfpgan.atomic import check_writable_destination
-from tfpgan.data.build import build_dataset
-from tfpgan.data.sources import open_source
 
 
 def main(argv: list[str]) -> int:
     del argv
     job = tfpgan_flags.build_job_from_flags()
     check_writable_destination(job.output, job.overwrite)
+    from tfpgan.data.build import build_dataset  # TensorFlow loads here, after the flag checks
+    from tfpgan.data.sources import open_source
+
     source = open_source(job.source, job.dicom_window)
     info = build_dataset(source, job.output, job.build, overwrite=job.overwrite, name=job.name)
     print(f"wrote {job.output}: {info.num_examples} images, {info.resolution}x{info.resolution}x{info.channels}, "

@@ -6,17 +6,25 @@ import json
 import os
 
 from tfpgan.errors import TfpganError
-from tfpgan.options import ARCHITECTURE_KEYS, TrainOptions
+from tfpgan.options import ARCHITECTURE_KEYS, SCHEDULE_KEYS, TrainOptions
 
 
 def check_resume_compatible(options: TrainOptions, path: str) -> None:
-    """Refuse to resume a logdir whose config.json has different architecture keys."""
+    """Refuse to resume a logdir whose config.json has other architecture keys, or other schedule keys unless
+    --allow_schedule_change."""
     if not os.path.isfile(path):
         return
     with open(path, encoding="utf-8") as handle:
         previous = json.load(handle)
-    changed = [f"{k}: {previous.get(k)!r} -> {getattr(options, k)!r}" for k in ARCHITECTURE_KEYS
-               if k in previous and previous[k] != getattr(options, k)]
-    if changed:
-        raise TfpganError(f"{options.logdir} holds a run with a different architecture ({'; '.join(changed)}); "
+    current = json.loads(options.to_json())  # the form config.json stores (string keys of resolution maps)
+
+    def changed(keys) -> str:
+        return "; ".join(f"{k}: {previous[k]!r} -> {current[k]!r}" for k in keys if k in previous
+                         and previous[k] != current[k])
+
+    if changed(ARCHITECTURE_KEYS):
+        raise TfpganError(f"{options.logdir} holds a run with a different architecture ({changed(ARCHITECTURE_KEYS)}); "
                           "use a new --logdir")
+    if changed(SCHEDULE_KEYS) and not options.allow_schedule_change:
+        raise TfpganError(f"{options.logdir} holds a run with a different schedule ({changed(SCHEDULE_KEYS)}); "
+                          "use a new --logdir, or pass --allow_schedule_change to continue it on the new schedule")
