@@ -339,6 +339,7 @@ class Trainer:
         self._write_config()
         resumed = self.restore()
         phase = phase_at(self.phases, self.kimg)
+        logger.info("%s", self.describe())
         if resumed:
             logger.info("resuming from kimg %.1f, %s (step %d)", self.kimg, phase.describe(self.kimg),
                          int(self.step.numpy()))
@@ -356,6 +357,17 @@ class Trainer:
         writer.close()
         export_dir = self.export() if c.export and self.is_chief else ""
         return {"kimg": self.kimg, "complete": True, "resumed": resumed, "export": export_dir}
+
+    def describe(self) -> str:
+        """The opening summary: schedule, training data, batch and strategy."""
+        c, first, last = self.config, self.phases[0], self.phases[-1]
+        images = sum(sum(self.info.fold_counts[f]) for f in self.folds)
+        batches = ", ".join(f"{r}x{r}: {self.batch_size(r) * self.replicas}"
+                            for r in sorted({p.resolution for p in self.phases}))
+        return (f"training {first.resolution}x{first.resolution} -> {last.resolution}x{last.resolution} in "
+                f"{len(self.phases)} phases, {self.total_kimg:g} kimg; training folds {self.folds} of "
+                f"{self.info.name} ({images} images, test fold {c.test_fold}); global batch {batches} "
+                f"({self.replicas} replica(s), {type(self.strategy).__name__}); logdir {c.logdir}")
 
     def _loop(self, should_stop, writer) -> None:
         c = self.config
@@ -382,11 +394,17 @@ class Trainer:
             global_batch = self.batch_size(phase.resolution) * self.replicas
             step_fn = self._make_step(phase, global_batch)
             iterator = self._dataset(phase, int(self.step.numpy()))
-            tick_images, tick_time = 0, time.monotonic()
+            tick_images, tick_time, traced = 0, time.monotonic(), False
             while self.kimg < phase.end_kimg:
                 self.set_alpha(phase.alpha(self.kimg))
                 metrics = step_fn(iterator, self.step)
                 values = {k: float(v) for k, v in metrics.items()}
+                timed = traced  # the phase's first step traces the graph: it stays out of img/s and the ETA
+                if not traced:
+                    traced, untimed = True, time.monotonic() - tick_time
+                    tick_time += untimed
+                    started_time += untimed
+                    started_kimg += global_batch / 1000
                 if not all(math.isfinite(v) for v in values.values()):
                     bad = ", ".join(k for k, v in values.items() if not math.isfinite(v))
                     raise TrainingDiverged(
@@ -395,7 +413,7 @@ class Trainer:
                         "Try a lower --learning_rate.")
                 self.step.assign_add(1)
                 self.images_seen.assign_add(global_batch)
-                tick_images += global_batch
+                tick_images += global_batch if timed else 0
                 kimg = self.kimg
                 if kimg >= next_tick or kimg >= self.total_kimg:
                     rate = tick_images / max(time.monotonic() - tick_time, 1e-9)
