@@ -94,6 +94,13 @@ def test_the_signature_refuses_labels_outside_the_classes(export_dir, label):
         serve(latents=tf.zeros([2, 8]), labels=tf.constant([0, label]))
 
 
+def test_a_run_folder_given_for_a_generator_names_its_export(grown_run):
+    logdir = grown_run.config.logdir
+    with pytest.raises(TfpganError, match=f"{logdir} is a training run folder: its exported generator is "
+                                          f"{os.path.join(logdir, 'export', 'generator')}"):
+        read_metadata(logdir)
+
+
 def test_read_metadata_rejects_folders_that_are_not_generator_exports(export_dir, tmp_path):
     with pytest.raises(TfpganError, match="not a SavedModel"):
         read_metadata(str(tmp_path))

@@ -1,7 +1,10 @@
 """Tests for FID, KID and the feature extractors (tfpgan.metrics.fid_kid)."""
+import logging
+
 import keras
 import numpy as np
 import pytest
+import scipy.linalg
 
 from tfpgan.metrics import fid_kid
 
@@ -27,6 +30,15 @@ def test_frechet_distance_is_small_within_a_distribution_and_large_across():
 def test_frechet_distance_survives_more_dimensions_than_samples():
     value = fid_kid.frechet_distance(gaussian_features(10, dim=32), gaussian_features(10, dim=32, seed=1))
     assert np.isfinite(value) and value > 0
+
+
+def test_a_singular_covariance_is_a_logged_note_not_a_scipy_warning(caplog, recwarn):
+    constant = np.ones((20, 4))  # zero covariance: scipy's sqrtm warns that the matrix is singular
+    with caplog.at_level(logging.INFO):
+        value = fid_kid.frechet_distance(constant, constant + 1.0)
+    assert value == pytest.approx(4.0)
+    assert not [w for w in recwarn if issubclass(w.category, scipy.linalg.LinAlgWarning)]
+    assert "FID: Matrix is singular" in caplog.text and "less reliable" in caplog.text
 
 
 def brute_force_unbiased_mmd2(x: np.ndarray, y: np.ndarray) -> float:

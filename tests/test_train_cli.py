@@ -99,3 +99,9 @@ def test_dry_run_prints_the_options_and_the_schedule_and_writes_nothing(gan_data
     assert schedule == [["0", "0.0-3.0", "8x8", "16", "stable"], ["1", "3.0-6.0", "16x16", "16", "fade-in"],
                         ["2", "6.0-9.0", "16x16", "16", "stable"]]
     assert not os.path.exists(tmp_path / "run")
+
+
+def test_a_flagfile_resolution_above_the_datasets_says_how_to_override_it(gan_dataset, tmp_path):
+    result = _train("--flagfile=flags/quickstart.cfg", f"--dataset={gan_dataset}", f"--logdir={tmp_path / 'run'}")
+    _assert_one_clear_error(result, "--resolution=32 (from the command line or a --flagfile) is above the dataset's "
+                                    "16: pass --resolution=16 (after any --flagfile)")

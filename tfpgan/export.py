@@ -8,6 +8,7 @@ import os
 import keras
 import tensorflow as tf
 
+from tfpgan import run_folder
 from tfpgan.atomic import atomic_directory
 from tfpgan.errors import TfpganError
 
@@ -44,6 +45,9 @@ def read_metadata(export_dir: str) -> dict:
     """tfpgan.json of an exported generator."""
     path = os.path.join(export_dir, METADATA_FILE)
     if not os.path.isfile(os.path.join(export_dir, "saved_model.pb")):
+        inside = run_folder.export_dir(export_dir)
+        if os.path.isfile(os.path.join(inside, "saved_model.pb")):
+            raise TfpganError(f"{export_dir} is a training run folder: its exported generator is {inside}")
         raise TfpganError(f"{export_dir}: not a SavedModel (no saved_model.pb); export one with tools.export")
     if not os.path.isfile(path):
         raise TfpganError(f"{export_dir}: no {METADATA_FILE} (not a tfpgan generator export)")

@@ -7,6 +7,7 @@ and one `*_options_from_flags()` in its main; a wrong value becomes one `Options
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -27,6 +28,20 @@ from tfpgan.options import (
 )
 
 FLAGS = flags.FLAGS
+# Per binary, the flags a user changes first (listed by --helpshort).
+KEY_FLAGS = {
+    "train": ("dataset", "logdir", "test_fold", "resolution", "kimg_per_phase", "kimg_per_transition",
+              "batch_per_resolution", "strategy", "deterministic", "dry_run"),
+    "evaluation": ("dataset", "output", "regimes", "synthetic", "folds", "classifier", "classifier_epochs",
+                   "classic_rotation_degrees", "deterministic"),
+    "quality": ("real", "output", "synthetic", "generator", "num", "folds", "metrics"),
+    "synthesis": ("generator", "output", "per_class", "balance_to", "counts", "seed", "png"),
+    "build": ("source", "output", "resolution", "channels", "folds"),
+    "export": ("logdir", "checkpoint"),
+    "benchmark": ("what", "seconds"),
+    "experiment": ("output", "dataset", "source", "dataset_resolution", "folds", "regimes", "synthesis_count",
+                   "kimg_per_phase", "classifier_epochs", "deterministic", "dry_run"),
+}
 
 
 def _default(field: dataclasses.Field, template: Options | None) -> Any:
@@ -116,6 +131,12 @@ def _flag_value(field: dataclasses.Field, name: str, value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def declare_key_flags(names: Collection[str], flag_values: flags.FlagValues = FLAGS) -> None:
+    """List `names` under the running binary in --helpshort (the flags a user changes first)."""
+    for name in names:
+        flag_values.register_key_flag_for_module(sys.argv[0], flag_values[name])
+
+
 def define_dry_run_flag() -> None:
     flags.DEFINE_bool("dry_run", False, "Print the resolved options and the schedule, then exit without training.")
 
@@ -123,6 +144,7 @@ def define_dry_run_flag() -> None:
 def define_train_flags() -> None:
     define_options_flags(TrainOptions)
     define_dry_run_flag()
+    declare_key_flags(KEY_FLAGS["train"])
 
 
 def train_options_from_flags(values: flags.FlagValues = FLAGS) -> TrainOptions:
@@ -131,6 +153,7 @@ def train_options_from_flags(values: flags.FlagValues = FLAGS) -> TrainOptions:
 
 def define_evaluation_flags() -> None:
     define_options_flags(EvaluationOptions)
+    declare_key_flags(KEY_FLAGS["evaluation"])
 
 
 def evaluation_options_from_flags(values: flags.FlagValues = FLAGS) -> EvaluationOptions:
@@ -139,6 +162,7 @@ def evaluation_options_from_flags(values: flags.FlagValues = FLAGS) -> Evaluatio
 
 def define_quality_flags() -> None:
     define_options_flags(AuditOptions)
+    declare_key_flags(KEY_FLAGS["quality"])
 
 
 def quality_options_from_flags(values: flags.FlagValues = FLAGS) -> AuditOptions:
@@ -147,6 +171,7 @@ def quality_options_from_flags(values: flags.FlagValues = FLAGS) -> AuditOptions
 
 def define_synthesis_flags() -> None:
     define_options_flags(SynthesisOptions)
+    declare_key_flags(KEY_FLAGS["synthesis"])
 
 
 def synthesis_options_from_flags(values: flags.FlagValues = FLAGS) -> SynthesisOptions:
@@ -155,6 +180,7 @@ def synthesis_options_from_flags(values: flags.FlagValues = FLAGS) -> SynthesisO
 
 def define_build_flags() -> None:
     define_options_flags(BuildJob)
+    declare_key_flags(KEY_FLAGS["build"])
 
 
 def build_job_from_flags(values: flags.FlagValues = FLAGS) -> BuildJob:
@@ -163,6 +189,7 @@ def build_job_from_flags(values: flags.FlagValues = FLAGS) -> BuildJob:
 
 def define_export_flags() -> None:
     define_options_flags(ExportOptions)
+    declare_key_flags(KEY_FLAGS["export"])
 
 
 def export_options_from_flags(values: flags.FlagValues = FLAGS) -> ExportOptions:
@@ -171,6 +198,7 @@ def export_options_from_flags(values: flags.FlagValues = FLAGS) -> ExportOptions
 
 def define_benchmark_flags() -> None:
     define_options_flags(BenchmarkOptions)
+    declare_key_flags(KEY_FLAGS["benchmark"])
 
 
 def benchmark_options_from_flags(values: flags.FlagValues = FLAGS) -> BenchmarkOptions:
@@ -188,6 +216,7 @@ def train_options_from_flagfile(flagfile: str, **overrides) -> TrainOptions:
 def define_experiment_flags() -> None:
     define_options_flags(ExperimentOptions)
     define_dry_run_flag()
+    declare_key_flags(KEY_FLAGS["experiment"])
 
 
 def experiment_options_from_flags(values: flags.FlagValues = FLAGS) -> ExperimentOptions:

@@ -1,4 +1,4 @@
-"""Evaluate a classifier with k-fold cross-validation under augmentation regimes; write a report.
+r"""Evaluate a classifier with k-fold cross-validation under augmentation regimes; write a report.
 
   python -m tools.evaluate_classifier --dataset=data/elpv64 --regimes=none,classic --output=reports/elpv64
   python -m tools.evaluate_classifier --dataset=data/lesions64 --regimes=classic,classic+synthetic \

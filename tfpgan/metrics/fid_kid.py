@@ -10,7 +10,9 @@ one array or as an iterable of batches (see `tfpgan.metrics.batching`).
 """
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from collections.abc import Callable
 
 import keras
@@ -19,6 +21,8 @@ import scipy.linalg
 import tensorflow as tf
 
 from tfpgan.metrics.batching import ImagesOrBatches, image_batches
+
+logger = logging.getLogger(__name__)
 
 FeatureExtractor = Callable[[np.ndarray], np.ndarray]
 
@@ -29,14 +33,25 @@ def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to two [N, D] feature sets (FID on those features)."""
     mean_a, cov_a = _mean_and_covariance(feats_a)
     mean_b, cov_b = _mean_and_covariance(feats_b)
-    cov_sqrt = scipy.linalg.sqrtm(cov_a @ cov_b)
+    cov_sqrt = _sqrtm(cov_a @ cov_b)
     if not np.all(np.isfinite(cov_sqrt)):
         # Singular product (fewer samples than dimensions): regularize, as the reference FID code does.
         offset = np.eye(cov_a.shape[0]) * 1e-6
-        cov_sqrt = scipy.linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
+        cov_sqrt = _sqrtm((cov_a + offset) @ (cov_b + offset))
     mean_diff = mean_a - mean_b
     distance = mean_diff @ mean_diff + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(np.real(cov_sqrt))
     return float(distance)
+
+
+def _sqrtm(matrix: np.ndarray) -> np.ndarray:
+    """scipy's matrix square root, its LinAlgWarning (a near-singular product) turned into a logged note."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", scipy.linalg.LinAlgWarning)
+        root = scipy.linalg.sqrtm(matrix)
+    for warning in caught:
+        logger.info("FID: %s (covariances of few images in many dimensions; the value is less reliable)",
+                    warning.message)
+    return root
 
 
 def _mean_and_covariance(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -90,7 +90,9 @@ def resolve(options: TrainOptions) -> tuple[TrainOptions, list[Phase]]:
     if not options.resolution:
         options = options.replace(resolution=info.resolution)
     if options.resolution > info.resolution:
-        raise TfpganError(f"--resolution={options.resolution} is above the dataset's {info.resolution}")
+        raise TfpganError(f"--resolution={options.resolution} (from the command line or a --flagfile) is above the "
+                          f"dataset's {info.resolution}: pass --resolution={info.resolution} (after any --flagfile) "
+                          "or 0 for the dataset's own")
     phases = build_phases(options.start_resolution, options.resolution, options.kimg_per_phase,
                           options.kimg_per_transition, options.total_kimg)
     return options, phases
