@@ -4,20 +4,27 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import shutil
 
 import numpy as np
 import pytest
 
 from tfpgan import evaluation, run_folder
-from tfpgan.data.augment import ClassicAugmentation
 from tfpgan.data.build import build_dataset
 from tfpgan.data.dataset_info import INFO_FILE
+from tfpgan.data.pipeline import load
 from tfpgan.data.sources import Item, Source
 from tfpgan.errors import DataError, TfpganError
-from tfpgan.evaluation import ClassifierTraining, EvaluationOptions, LeakageError, check_synthetic_set, run_evaluation
-from tfpgan.metrics.classification import classification_metrics
-from tfpgan.options import BuildOptions
+from tfpgan.evaluation import LeakageError, check_synthetic_set, run_evaluation
+from tfpgan.options import (
+    BuildOptions,
+    ClassicAugmentation,
+    ClassifierTraining,
+    EvaluationOptions,
+    OptionsError,
+    parse_folds,
+)
 
 CLASSES = ("benign", "malignant")
 REAL_PER_CLASS = 24
@@ -124,20 +131,21 @@ def test_a_leaky_set_stops_the_evaluation_before_any_work(real, tmp_path):
 
 
 def test_options_are_validated():
-    assert evaluation.parse_folds("all") is None and evaluation.parse_folds("0,2") == (0, 2)
+    assert parse_folds("all") is None and parse_folds("0,2") == (0, 2)
     assert evaluation.synthetic_dir("gan/fold{fold}/synthetic", 3) == "gan/fold3/synthetic"
     for text in ("-1", "0,0", "one"):
-        with pytest.raises(ValueError):
-            evaluation.parse_folds(text)
-    with pytest.raises(ValueError, match="regimes"):
+        with pytest.raises(OptionsError, match=f"folds must be 'all' or .*fold indices like '0,2', got '{text}'"):
+            parse_folds(text)
+    with pytest.raises(OptionsError, match=re.escape("--regimes must be one of none, classic, synthetic, "
+                                                     "classic+synthetic, got 'gan'")):
         EvaluationOptions("data", "out", regimes=("none", "gan"))
-    with pytest.raises(ValueError, match="synthetic dataset folder"):
+    with pytest.raises(OptionsError, match="--synthetic is needed by the synthetic regimes"):
         EvaluationOptions("data", "out", regimes=("synthetic",))
     nothing = ClassicAugmentation(rotation_degrees=0, horizontal_flip=False, vertical_flip=False,
                                   translate_pixels=0, zoom=0)
-    with pytest.raises(ValueError, match="classic augmentation"):
+    with pytest.raises(OptionsError, match="--regimes has classic regimes but every classic augmentation is switched"):
         EvaluationOptions("data", "out", regimes=("classic",), augmentation=nothing)
-    with pytest.raises(ValueError, match="validation_fraction"):
+    with pytest.raises(ValueError, match=re.escape("--validation_fraction must be in (0, 1), got 0.0")):
         ClassifierTraining(validation_fraction=0.0)
 
 
@@ -161,15 +169,27 @@ def _result(options, regime, fold):
         return json.load(handle)
 
 
+def _fold_ids(dataset, fold):
+    """The ids of a fold's images, read straight from the pipeline, sorted."""
+    return sorted(i.decode() for _, _, ids in load(dataset, folds=[fold], batch_size=64, with_ids=True)
+                  .as_numpy_iterator() for i in ids)
+
+
 def test_each_run_tests_its_fold_with_the_fold_synthetic_set(evaluated, real):
     options, _ = evaluated
     dataset, _ = real
     for fold in (0, 1):
-        test_ids = evaluation.load_examples(dataset, [fold]).ids
+        test_ids = _fold_ids(dataset, fold)
         for regime in ("none", "synthetic"):
             result = _result(options, regime, fold)
             assert result["ids"] == test_ids and len(test_ids) == REAL_PER_CLASS
-            assert result["metrics"] == classification_metrics(result["y_true"], result["y_prob"], CLASSES)
+            y_true = [CLASSES.index(i.split("/")[0]) for i in test_ids]  # the ids name the class
+            predicted = np.argmax(result["y_prob"], axis=1)
+            assert result["y_true"] == y_true
+            confusion = np.zeros((len(CLASSES), len(CLASSES)), int)
+            np.add.at(confusion, (y_true, predicted), 1)
+            assert result["metrics"]["confusion_matrix"] == confusion.tolist()
+            assert result["metrics"]["accuracy"] == pytest.approx(np.mean(predicted == y_true))
             training = result["training"]
             assert training["real_images"] + training["validation_images"] == REAL_PER_CLASS
             assert training["validation_images"] == 2  # 10%, at least one per class, real images only

@@ -90,11 +90,26 @@ def test_report_needs_one_id_per_synthetic_image():
         memorization.memorization_report(images, images, images, synthetic_ids=["a"])
 
 
-def test_closest_pairs_png_is_a_valid_image(audit, tmp_path):
+def test_closest_pairs_are_the_highest_nearest_training_ssims(audit):
+    _, _, report = audit
+    closest = memorization.closest_pairs(report, top_k=3)
+    ssim = report["nearest_training_ssim"]
+    assert closest[:2].tolist() == [3, 6]  # the exact copy, then the near copy
+    assert len(closest) == 3 and ssim[closest[2]] == np.max(np.delete(ssim, [3, 6]))
+
+
+def test_closest_pairs_png_shows_each_pair_in_a_row(audit, tmp_path):
     synthetic, training, report = audit
+    closest = memorization.closest_pairs(report, top_k=3)
+    nearest = report["nearest_training_index"][closest]
+    training_ids = [f"metastasis/patient_{i:03d}/slice_0042_lesion_crop.png" for i in range(len(training))]
     path = tmp_path / "closest.png"
-    memorization.save_closest_pairs_png(str(path), synthetic, training, report, top_k=3)
+
+    memorization.save_closest_pairs_png(str(path), synthetic[closest], training[nearest],
+                                        [report["synthetic_ids"][i] for i in closest],
+                                        [training_ids[i] for i in nearest], report["nearest_training_ssim"][closest])
+
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     picture = matplotlib.image.imread(str(path))
-    assert picture.ndim == 3 and picture.shape[0] > picture.shape[1]
+    assert picture.ndim == 3 and picture.shape[0] > 1.5 * picture.shape[1]  # three rows of two images
     assert os.listdir(tmp_path) == ["closest.png"]

@@ -2,21 +2,22 @@
 import json
 import logging
 import os
+import re
 
 import matplotlib.image
 import numpy as np
 import pytest
 import scipy.ndimage
 
-from tfpgan import quality
+from tfpgan import quality, quality_report, synthesis
 from tfpgan.data.build import build_dataset
 from tfpgan.data.dataset_info import DatasetInfo, read_info
 from tfpgan.data.sources import Item, Source
 from tfpgan.errors import DataError
 from tfpgan.export import export_generator
+from tfpgan.labeled import LabeledArrays
 from tfpgan.models.networks import Generator
-from tfpgan.options import BuildOptions
-from tfpgan.quality import LabeledImages, QualityOptions
+from tfpgan.options import BuildOptions, OptionsError, QualityOptions
 
 CLASSES = ("cyst", "metastasis")
 SIZE = 16
@@ -60,8 +61,9 @@ def export_tiny_generator(export_dir: str, info: DatasetInfo, resolution: int = 
     generator = Generator(info.num_classes, latent_size=8, channels=info.channels, max_resolution=resolution,
                           fmap_base=64, fmap_max=16)
     export_generator(generator, resolution, {
-        "classes": info.classes, "resolution": resolution, "channels": info.channels, "latent_size": 8,
-        "trained_on_folds": [0], "dataset_name": info.name, "dataset_fingerprint": info.fingerprint, **metadata,
+        "classes": info.classes, "num_classes": info.num_classes, "resolution": resolution, "channels": info.channels,
+        "latent_size": 8, "trained_on_folds": [0], "dataset_name": info.name, "dataset_fingerprint": info.fingerprint,
+        **metadata,
     }, export_dir)
 
 
@@ -77,25 +79,28 @@ def fixture_training(real_dir):
     return quality.load_labeled_images(real_dir, [0])
 
 
-def synthetic_with_planted_copy(training: LabeledImages, copied: int) -> LabeledImages:
+def synthetic_with_planted_copy(training: LabeledArrays, copied: int) -> LabeledArrays:
     """12 new images per class at twice the real resolution, plus one exact (upsampled) copy of a training image."""
     fresh = [structured_images(12, 2 * SIZE, seed=50 + label, label=label) for label in range(len(CLASSES))]
     images = np.concatenate([*fresh, upsample(as_uint8(training.images[copied:copied + 1]))]).astype(np.float32) / 255
     labels = np.array([0] * 12 + [1] * 12 + [training.labels[copied]])
-    return LabeledImages(images, labels, [f"new{i:02d}" for i in range(24)] + ["planted-copy"])
+    return LabeledArrays(images, labels, [f"new{i:02d}" for i in range(24)] + ["planted-copy"])
 
 
 def test_planted_copy_is_flagged_by_id_in_json_and_markdown(real_dir, training, tmp_path):
     synthetic = synthetic_with_planted_copy(training, copied=3)
     result = quality.measure_quality(real_dir, [0], synthetic, QualityOptions(metrics=("memorization",)), "test set")
     output = str(tmp_path / "report")
-    quality.write_quality_report(result, output)
+    quality_report.write_quality_report(result, output)
 
     report = json.load(open(os.path.join(output, "quality.json")))
     memorization = report["memorization"]
     assert memorization["flagged_ids"][0] == "planted-copy"
     assert memorization["flagged"][0]["training_id"] == training.ids[3]
     assert memorization["flagged"][0]["ssim"] == pytest.approx(1.0, abs=1e-5)
+    closest = memorization["closest_pairs"]
+    assert len(closest) == QualityOptions().closest_pairs and closest[0] == memorization["flagged"][0]
+    assert [pair["ssim"] for pair in closest] == sorted((pair["ssim"] for pair in closest), reverse=True)
     assert memorization["threshold"] < 0.99 and memorization["fraction_flagged"] < 0.5
     assert memorization["heldout_folds"] == [1] and memorization["heldout_images"] == 2 * PER_CLASS - len(training.ids)
     assert set(report) == {"real", "synthetic", "options", "memorization"}
@@ -103,30 +108,37 @@ def test_planted_copy_is_flagged_by_id_in_json_and_markdown(real_dir, training, 
     markdown = open(os.path.join(output, "quality.md")).read()
     assert f"| planted-copy | {training.ids[3]} | 1.0000 |" in markdown
     assert f"Threshold SSIM {memorization['threshold']:.4f}" in markdown
+    assert f"\n\n{quality_report.summary_text(report)}\n\n" in markdown
+    assert quality_report.summary_text(report).endswith(f"| {len(memorization['flagged_ids'])} / {len(synthetic)} |")
     assert matplotlib.image.imread(os.path.join(output, "closest_pairs.png")).ndim == 3
     assert sorted(os.listdir(tmp_path)) == ["report"]
 
 
 def test_swd_reports_the_real_vs_real_noise_floor(real_dir, training):
     levels = np.random.default_rng(0).random((24, 1, 1, 1), dtype=np.float32)
-    flat = LabeledImages(np.broadcast_to(levels, (24, SIZE, SIZE, 1)), np.repeat([0, 1], 12),
+    flat = LabeledArrays(np.broadcast_to(levels, (24, SIZE, SIZE, 1)), np.repeat([0, 1], 12),
                          [str(i) for i in range(24)])
     options = QualityOptions(metrics=("swd",))
 
     far = quality.measure_quality(real_dir, [0], flat, options).report["swd"]
     near = quality.measure_quality(real_dir, [0], training, options).report["swd"]
 
-    for entry in (far["overall"], *far["per_class"].values()):
-        floor = entry["real_vs_real_noise_floor"]
-        assert list(floor["levels"]) == [str(SIZE)] and floor["average"] > 0
-    assert far["per_class"]["cyst"]["real_images"] + far["per_class"]["metastasis"]["real_images"] == len(training.ids)
+    for name in ("overall", *CLASSES):
+        far_entry = far["overall"] if name == "overall" else far["per_class"][name]
+        near_entry = near["overall"] if name == "overall" else near["per_class"][name]
+        floor = far_entry["real_vs_real_noise_floor"]
+        assert list(floor["levels"]) == [str(SIZE)]
+        assert near_entry["real_vs_real_noise_floor"] == floor  # independent of the synthetic set
+        # the training images themselves lie below the noise floor, flat images far above it
+        assert near_entry["synthetic_vs_real"]["average"] < floor["average"] < far_entry["synthetic_vs_real"]["average"]
+    assert {name: far["per_class"][name]["real_images"] for name in CLASSES} == {
+        name: int(np.sum(training.labels == label)) for label, name in enumerate(CLASSES)}
     floor = far["overall"]["real_vs_real_noise_floor"]["average"]
-    assert near["overall"]["real_vs_real_noise_floor"]["average"] == floor  # independent of the synthetic set
-    assert near["overall"]["synthetic_vs_real"]["average"] < floor < far["overall"]["synthetic_vs_real"]["average"] / 2
+    assert floor < far["overall"]["synthetic_vs_real"]["average"] / 2
 
 
 def test_msssim_diversity_compares_synthetic_with_real_per_class(real_dir, training):
-    collapsed = LabeledImages(np.repeat(training.images[:1], 10, axis=0), np.zeros(10, int), list("abcdefghij"))
+    collapsed = LabeledArrays(np.repeat(training.images[:1], 10, axis=0), np.zeros(10, int), list("abcdefghij"))
     section = quality.measure_quality(real_dir, [0], collapsed, QualityOptions(metrics=("msssim",))).report["msssim"]
     cyst, metastasis = section["per_class"]["cyst"], section["per_class"]["metastasis"]
     assert cyst["synthetic"]["mean"] == pytest.approx(1.0) and cyst["real"]["mean"] < 0.9
@@ -152,14 +164,17 @@ def test_feature_classifier_is_trained_once_then_reused(tmp_path, monkeypatch):
     assert "not Inception" in first["feature_space"]
     for key in ("overall", "per_class"):
         assert first[key] == second[key]
-    assert first["overall"]["fid"] >= 0 and set(first["overall"]["kid"]) == {"mean", "std"}
+    assert first["overall"]["fid"] > 1e-4  # other images: a distance (the same images give 0, see below)
+    # KID subsets are clipped to the 20 images of the smaller set: every subset is the whole set
+    assert first["overall"]["kid"]["std"] == pytest.approx(0.0, abs=1e-12)
     assert set(first["per_class"]["cyst"]) == {"real_images", "synthetic_images", "fid", "kid"}
 
 
 def test_per_class_feature_distances_need_enough_images(real_dir, training):
     options = QualityOptions(metrics=("fid",), min_images_per_class=PER_CLASS, **FAST)
     section = quality.measure_quality(real_dir, [0], training, options).report["fid_kid"]["domain"]
-    assert "fid" in section["overall"] and "kid" not in section["overall"]
+    assert section["overall"]["fid"] == pytest.approx(0.0, abs=1e-6)  # the training images against themselves
+    assert "kid" not in section["overall"]
     assert all("skipped" in entry for entry in section["per_class"].values())
 
 
@@ -179,7 +194,7 @@ def test_generator_folds_come_from_its_metadata_for_the_same_dataset_only(real_d
 
 def test_incompatible_synthetic_images_give_one_error(real_dir):
     info = read_info(real_dir)
-    small_rgb = LabeledImages(np.zeros((4, SIZE // 2, SIZE // 2, 3), np.float32), np.zeros(4, int), list("abcd"))
+    small_rgb = LabeledArrays(np.zeros((4, SIZE // 2, SIZE // 2, 3), np.float32), np.zeros(4, int), list("abcd"))
     with pytest.raises(DataError) as error:
         quality.measure_quality(real_dir, [0], small_rgb, QualityOptions(metrics=("swd",)), "small.npz")
     message = str(error.value)
@@ -208,3 +223,27 @@ def test_generated_images_are_class_balanced_and_seeded(real_dir, tmp_path):
     assert images.ids[:2] == ["synthetic/cyst/000000", "synthetic/cyst/000001"] and len(set(images.ids)) == 6
     np.testing.assert_allclose(again.images, images.images, atol=1e-6)
     assert not np.allclose(other.images, images.images)
+
+
+def test_generated_images_are_those_synthesize_writes(real_dir, tmp_path):
+    info = read_info(real_dir)
+    export_dir, output = str(tmp_path / "generator"), str(tmp_path / "synthesized")
+    export_tiny_generator(export_dir, info)
+
+    generated, _ = quality.generate_images(export_dir, per_class=3, seed=9, batch_size=2)
+    synthesis.synthesize(export_dir, output, "per_class", 3, seed=9)
+    written = quality.load_synthetic_dataset(output, info)
+
+    assert generated.ids == written.ids == [f"synthetic/{name}/{i:06d}" for name in CLASSES for i in range(3)]
+    np.testing.assert_array_equal(generated.labels, written.labels)
+    np.testing.assert_array_equal(as_uint8(generated.images), as_uint8(written.images))
+    assert np.ptp(generated.images) > 0.01  # not a constant image the comparison would pass trivially
+
+
+def test_quality_options_errors_name_the_flag():
+    with pytest.raises(OptionsError, match=re.escape("--quality_classifier_epochs must be > 0, got 0")):
+        QualityOptions(classifier_epochs=0)
+    with pytest.raises(OptionsError, match="--metrics must be one of swd, msssim, fid, kid, memorization"):
+        QualityOptions(metrics=("swd", "inception_score"))
+    with pytest.raises(ValueError, match=re.escape("--memorization_percentile must be in [0, 100], got 101")):
+        QualityOptions(memorization_percentile=101)

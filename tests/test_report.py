@@ -120,8 +120,26 @@ def test_comparisons_pair_folds_and_match_examples_by_id(written):
         assert comparison["mcnemar"]["n"] == len(FOLDS) * PER_FOLD
         assert comparison["mcnemar"]["b"] == sum(right_a[i] and not right_b[i] for i in right_a)
         assert comparison["mcnemar"]["c"] == sum(right_b[i] and not right_a[i] for i in right_a)
-    classic = content["comparisons"][1]["mcnemar"]
-    assert classic["b"] + classic["c"] > 0  # the shuffled order would have mismatched examples
+
+
+def _predictions(regime, ids, y_true, predicted):
+    """A one-fold result that predicts `predicted` (probability 0.8) for the examples `ids`."""
+    y_prob = np.full((len(ids), len(CLASSES)), 0.1)
+    y_prob[np.arange(len(ids)), predicted] = 0.8
+    return {"regime": regime, "fold": 0, "metrics": classification_metrics(np.array(y_true), y_prob, CLASSES),
+            "y_true": list(y_true), "y_prob": y_prob.tolist(), "ids": list(ids)}
+
+
+def test_mcnemar_counts_discordant_examples_matched_by_id():
+    # baseline right on a and b; treatment right on a, c and d, and lists its examples in reverse order
+    baseline = _predictions("none", ["a", "b", "c", "d"], [0, 1, 2, 0], [0, 1, 0, 1])
+    treatment = _predictions("classic", ["d", "c", "b", "a"], [0, 2, 1, 0], [0, 2, 2, 0])
+
+    mcnemar = report.compare([treatment], [baseline])["mcnemar"]
+
+    # b: right only with the treatment (c, d); c: right only with the baseline (b). Matching by position
+    # instead would count b = 1, c = 0.
+    assert (mcnemar["n"], mcnemar["b"], mcnemar["c"]) == (4, 2, 1)
 
 
 def test_figures_are_pngs_linked_from_the_markdown(written):

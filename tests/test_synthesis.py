@@ -4,7 +4,6 @@ import json
 import os
 import shutil
 
-import datagen
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -20,6 +19,8 @@ from tfpgan.errors import TfpganError
 from tfpgan.export import METADATA_FILE, export_generator, load_generator, read_metadata
 from tfpgan.models.networks import Generator
 from tfpgan.options import BuildOptions
+
+import datagen
 
 REAL_COUNTS = {"cyst": 10, "hemangioma": 4, "metastasis": 2}
 TRAINED_ON = [0]
@@ -130,6 +131,15 @@ def test_counts_mode_leaves_out_unnamed_classes():
         synthesis.synthesis_counts(metadata, "counts", {"d": 1})
     with pytest.raises(TfpganError, match="nothing to synthesize"):
         synthesis.synthesis_counts(metadata, "counts", {"a": 0})
+
+
+def test_plan_draws_each_class_from_its_own_stream():
+    latents, labels, ids = synthesis.plan({"classes": ["a", "b", "c"], "latent_size": 4}, {"a": 2, "b": 0, "c": 1}, 5)
+
+    assert labels.tolist() == [0, 0, 2] and labels.dtype == np.int32
+    assert ids == ["synthetic/a/000000", "synthetic/a/000001", "synthetic/c/000000"]
+    np.testing.assert_array_equal(latents[:2], np.random.default_rng([5, 0]).standard_normal((2, 4), np.float32))
+    np.testing.assert_array_equal(latents[2:], np.random.default_rng([5, 2]).standard_normal((1, 4), np.float32))
 
 
 def test_same_seed_same_images_other_seed_other_images(exported, tmp_path):

@@ -6,20 +6,21 @@ import subprocess
 import sys
 
 import pytest
-from test_synthesis import REAL_COUNTS, export_tiny_generator
 
 from tfpgan.data.dataset_info import read_info
 from tfpgan.data.pipeline import load
 
+from test_synthesis import REAL_COUNTS, export_tiny_generator
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLI_ERRORS = {
-    "two modes": (["--per_class=2", "--counts=cyst:1"], "exactly one of --per_class, --balance_to or --counts"),
-    "no mode": ([], "exactly one of --per_class, --balance_to or --counts"),
+    "two modes": (["--per_class=2", "--counts=cyst:1"], "--per_class or --balance_to or --counts: give exactly one"),
+    "no mode": ([], "--per_class or --balance_to or --counts: give exactly one"),
     "bad counts": (["--counts=cyst:many"], "--counts must be class:n"),
     "negative count": (["--counts=cyst:-1"], "--counts must be class:n"),
-    "repeated class": (["--counts=cyst:1,cyst:2"], "class 'cyst' given twice"),
+    "repeated class": (["--counts=cyst:1,cyst:2"], "--counts names class 'cyst' twice"),
     "unknown class": (["--counts=cyst:1, tumour:3"], "unknown class(es) tumour"),
-    "zero per_class": (["--per_class=0"], "--per_class=0"),
+    "zero per_class": (["--per_class=0"], "--per_class must be > 0, got 0"),
     "no generator": (["--per_class=2", "--generator=/nonexistent/generator"], "--generator must be an existing folder"),
 }
 

@@ -80,7 +80,7 @@ def run_fold(options: ExperimentOptions, info: DatasetInfo, fold: int) -> None:
     if options.quality_max_images and len(images.ids) > options.quality_max_images:
         keep = np.sort(np.random.default_rng(options.train.seed + fold).choice(
             len(images.ids), options.quality_max_images, replace=False))
-        images = quality.LabeledImages(images.images[keep], images.labels[keep], [images.ids[i] for i in keep])
+        images = images.subset(keep)
         logger.info("fold %d: auditing a random sample of %d synthetic images", fold, len(keep))
     train_folds = [f for f in range(info.folds) if f != fold]
     result = quality.measure_quality(dataset, train_folds, images, options.audit, f"dataset {synthetic}")
@@ -88,30 +88,16 @@ def run_fold(options: ExperimentOptions, info: DatasetInfo, fold: int) -> None:
 
 
 def quality_table(output: str, folds: list[int]) -> list[str]:
-    """Markdown rows: per fold, SWD vs its real-vs-real floor, memorization flags, domain FID/KID."""
-    rows = ["| fold | SWD x1e3 (synthetic vs real) | SWD floor (real vs real) | domain FID | domain KID | "
-            "memorized (flagged / synthetic) |", "|---|---|---|---|---|---|"]
+    """Markdown lines: `quality_report.summary_table` of the folds whose quality audit exists."""
+    from tfpgan.quality_report import summary_table
+
+    rows = []
     for fold in folds:
         path = os.path.join(run_folder.fold_dir(output, run_folder.QUALITY_DIR, fold), run_folder.QUALITY_JSON)
-        if not os.path.isfile(path):
-            continue
-        with open(path, encoding="utf-8") as handle:
-            report = json.load(handle)
-        swd = report.get("swd", {}).get("overall", {})
-        fid_kid = report.get("fid_kid", {}).get("domain", {}).get("overall", {})
-        memo = report.get("memorization", {})
-
-        def number(value, digits=1):
-            return "n/a" if value is None else f"{value:.{digits}f}"
-
-        kid = fid_kid.get("kid")
-        kid_text = "n/a" if not kid else f"{kid['mean']:.4f} ± {kid['std']:.4f}"
-        rows.append(
-            f"| {fold} | {number(swd.get('synthetic_vs_real', {}).get('average'))} | "
-            f"{number(swd.get('real_vs_real_noise_floor', {}).get('average'))} | {number(fid_kid.get('fid'), 2)} | "
-            f"{kid_text} | "
-            f"{len(memo.get('flagged_ids', []))} / {memo.get('synthetic_images', 'n/a')} |")
-    return rows
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as handle:
+                rows.append((str(fold), json.load(handle)))
+    return summary_table(rows)
 
 
 def write_summary(options: ExperimentOptions, folds: list[int]) -> str:
@@ -142,8 +128,10 @@ def run_experiment(options: ExperimentOptions) -> tuple[dict, str]:
     os.makedirs(options.output, exist_ok=True)
     info = ensure_dataset(options)
     if options.train.resolution not in (0, info.resolution):
-        raise TfpganError(f"--resolution={options.train.resolution} differs from the dataset's {info.resolution}: "
-                          "the synthetic images must match the classifier's input (use --dataset_resolution)")
+        raise TfpganError(f"--resolution={options.train.resolution} (from the command line or a --flagfile) differs "
+                          f"from the dataset's {info.resolution}: the synthetic images must match the classifier's "
+                          f"input; pass --resolution={info.resolution} after the --flagfile, or build the dataset at "
+                          f"--dataset_resolution={options.train.resolution}")
     folds = list(check_folds(info, options.evaluation.folds, options.dataset_dir))
     for fold in folds:
         run_fold(options, info, fold)

@@ -10,9 +10,9 @@
 * **memorization**: each synthetic image's nearest training image by SSIM, flagged when closer than
   all but ``memorization_percentile``% of the held-out real images (the folds the GAN never saw).
 
-`write_quality_report` writes quality.json, quality.md and closest_pairs.png into one folder, atomically.
-Images are float32 NHWC in [0, 1] (the metrics convention); the real ones come at the dataset's resolution
-and synthetic images at a higher resolution are box-downsampled to it, as the pipeline does.
+The result is rendered by `tfpgan.quality_report`. Images are `LabeledArrays` in [0, 1] (the metrics convention);
+the real ones come at the dataset's resolution and synthetic images at a higher resolution are box-downsampled to
+it, as the pipeline does.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ import numpy as np
 import tensorflow as tf
 
 from tfpgan import synthesis
-from tfpgan.atomic import atomic_directory, atomic_file
+from tfpgan.atomic import atomic_file
 from tfpgan.data.dataset_info import DatasetInfo, read_info
-from tfpgan.data.pipeline import box_downsample, check_folds, load
+from tfpgan.data.pipeline import box_downsample, check_folds
 from tfpgan.errors import DataError, TfpganError
-from tfpgan.export import load_generator
+from tfpgan.labeled import LabeledArrays, load_arrays
 from tfpgan.metrics.fid_kid import (
     extract_features,
     frechet_distance,
@@ -41,36 +41,25 @@ from tfpgan.metrics.fid_kid import (
     kernel_inception_distance,
     penultimate_feature_extractor,
 )
-from tfpgan.metrics.memorization import memorization_report, save_closest_pairs_png
+from tfpgan.metrics.memorization import closest_pairs, memorization_report
 from tfpgan.metrics.msssim import FILTER_SIZE, msssim_diversity, num_scales
 from tfpgan.metrics.swd import PATCH_SIZE, swd, swd_noise_floor
 from tfpgan.models.classifiers import build_classifier
 from tfpgan.options import AuditOptions, QualityOptions
-from tfpgan.run_folder import CLOSEST_PAIRS_PNG, QUALITY_JSON, QUALITY_MARKDOWN
 
 logger = logging.getLogger(__name__)
 
 CACHE_DIR = ".cache"
 MIN_IMAGE_SIZE = {"swd": PATCH_SIZE, "msssim": FILTER_SIZE, "memorization": FILTER_SIZE}
-FLAGGED_LISTED_IN_MARKDOWN = 50
 # Independent random streams of the stages (combined with the seed and a class index).
 _SWD_STREAM, _SWD_FLOOR_STREAM, _MSSSIM_STREAM, _KID_STREAM = 1, 2, 3, 4
 
 
-class LabeledImages(NamedTuple):
-    """images float32 [N, H, W, C] in [0, 1], labels int [N], ids: N strings."""
-
-    images: np.ndarray
-    labels: np.ndarray
-    ids: list[str]
-
-
 class ClosestPairs(NamedTuple):
-    """What closest_pairs.png shows: the sets given to `memorization_report` and its raw result."""
+    """The images of the report's memorization closest_pairs, in its order (what closest_pairs.png shows)."""
 
     synthetic: np.ndarray
     training: np.ndarray
-    memorization: dict
 
 
 @dataclasses.dataclass
@@ -81,16 +70,10 @@ class QualityResult:
     closest_pairs: ClosestPairs | None = None
 
 
-def load_labeled_images(dataset_dir: str, folds: Sequence[int] | None = None) -> LabeledImages:
-    """The images of `folds` (None: all) of a dataset folder in [0, 1], sorted by id (a stable order)."""
-    batches = list(load(dataset_dir, folds=folds, batch_size=256, with_ids=True).as_numpy_iterator())
-    if not batches:
-        raise DataError(f"{dataset_dir}: folds {list(folds or [])} hold no images")
-    ids = [i.decode("utf-8") for _, _, batch_ids in batches for i in batch_ids]
-    order = np.argsort(ids, kind="stable")
-    images = (np.concatenate([b[0] for b in batches]) + 1.0) / 2.0
-    labels = np.concatenate([b[1] for b in batches])
-    return LabeledImages(images[order], labels[order], [ids[i] for i in order])
+def load_labeled_images(dataset_dir: str, folds: Sequence[int] | None = None) -> LabeledArrays:
+    """`load_arrays` of `folds` (None: all) with images in [0, 1]."""
+    arrays = load_arrays(dataset_dir, folds)
+    return dataclasses.replace(arrays, images=(arrays.images + 1.0) / 2.0)
 
 
 def check_synthetic_format(real: DatasetInfo, where: str, resolution: int, channels: int,
@@ -108,14 +91,14 @@ def check_synthetic_format(real: DatasetInfo, where: str, resolution: int, chann
         raise DataError(f"{where}: cannot be compared with {real.name}: " + "; ".join(problems))
 
 
-def load_synthetic_dataset(synthetic_dir: str, real: DatasetInfo) -> LabeledImages:
+def load_synthetic_dataset(synthetic_dir: str, real: DatasetInfo) -> LabeledArrays:
     """Every image of a synthetic dataset folder (ids from the records), checked against the real dataset."""
     info = read_info(synthetic_dir)
     check_synthetic_format(real, synthetic_dir, info.resolution, info.channels, info.classes)
     logger.info("loading %d synthetic images from %s", info.num_examples, synthetic_dir)
     images = load_labeled_images(synthetic_dir)
     to_real = np.array([real.classes.index(name) for name in info.classes])  # same names, maybe another order
-    return images._replace(labels=to_real[images.labels])
+    return dataclasses.replace(images, labels=to_real[images.labels])
 
 
 def resolve_train_folds(metadata: dict, real: DatasetInfo, where: str,
@@ -144,22 +127,17 @@ def resolve_train_folds(metadata: dict, real: DatasetInfo, where: str,
     return check_folds(real, folds, real.name)
 
 
-def generate_images(export_dir: str, per_class: int, seed: int, batch_size: int = 64) -> tuple[LabeledImages, dict]:
+def generate_images(export_dir: str, per_class: int, seed: int, batch_size: int = 64) -> tuple[LabeledArrays, dict]:
     """`per_class` images of every class from an exported generator, and its metadata.
 
     The images and ids are those `tfpgan.synthesis.synthesize` writes for mode per_class with the same seed
     (uint8-quantized as stored there, then in [0, 1]), at the generator's resolution.
     """
     metadata = synthesis.read_generator_metadata(export_dir)
-    classes = metadata["classes"]
-    labels = np.repeat(np.arange(len(classes), dtype=np.int32), per_class)
-    latents = np.concatenate([synthesis.class_latents(seed, label, per_class, metadata["latent_size"])
-                              for label in range(len(classes))])
-    shape = (metadata["resolution"], metadata["resolution"], metadata["channels"])
+    counts = synthesis.synthesis_counts(metadata, "per_class", per_class)
     logger.info("generating %d images per class with %s", per_class, export_dir)
-    images = synthesis.generate(load_generator(export_dir)[0], latents, labels, shape, batch_size)
-    ids = [f"{synthesis.ID_PREFIX}/{name}/{index:06d}" for name in classes for index in range(per_class)]
-    return LabeledImages(images.astype(np.float32) / 255.0, labels, ids), metadata
+    images, labels, ids = synthesis.sample(export_dir, metadata, counts, seed, batch_size)
+    return LabeledArrays(images.astype(np.float32) / 255.0, labels, ids), metadata
 
 
 def classifier_cache_path(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], classifier: str) -> str:
@@ -169,7 +147,7 @@ def classifier_cache_path(real_dir: str, info: DatasetInfo, train_folds: Sequenc
     return os.path.join(real_dir, CACHE_DIR, name)
 
 
-def domain_classifier(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], training: LabeledImages,
+def domain_classifier(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], training: LabeledArrays,
                       options: QualityOptions) -> tuple[keras.Model, str, bool]:
     """(classifier, its cache file, whether the cache was reused): trained on the real training folds only.
 
@@ -182,7 +160,7 @@ def domain_classifier(real_dir: str, info: DatasetInfo, train_folds: Sequence[in
         logger.info("feature classifier: reusing %s", path)
         return keras.saving.load_model(path, compile=False), path, True
     logger.info("feature classifier: training a %s on folds %s (%d images, %d epochs)", options.classifier,
-                list(train_folds), len(training.labels), options.classifier_epochs)
+                list(train_folds), len(training), options.classifier_epochs)
     keras.utils.set_random_seed(options.seed)
     model = build_classifier(options.classifier, training.images.shape[1:], info.num_classes)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
@@ -205,15 +183,13 @@ def _save_model_atomically(model: keras.Model, path: str) -> None:
         model.save(temporary)
 
 
-def _match_real_format(synthetic: LabeledImages, real: DatasetInfo, where: str) -> LabeledImages:
+def _match_real_format(synthetic: LabeledArrays, real: DatasetInfo, where: str) -> LabeledArrays:
     """Checks shapes and labels; box-downsamples larger synthetic images to the real resolution."""
     images = np.asarray(synthetic.images, np.float32)
     if images.ndim != 4 or images.shape[1] != images.shape[2] or len(images) == 0:
         raise DataError(f"{where}: expected a non-empty set of square NHWC images, got shape {images.shape}")
     check_synthetic_format(real, where, images.shape[1], images.shape[3])
     labels = np.asarray(synthetic.labels)
-    if len(labels) != len(images) or len(synthetic.ids) != len(images):
-        raise DataError(f"{where}: {len(images)} images, {len(labels)} labels and {len(synthetic.ids)} ids")
     if labels.min() < 0 or labels.max() >= real.num_classes:
         raise DataError(f"{where}: labels must lie in 0..{real.num_classes - 1}")
     factor = images.shape[1] // real.resolution
@@ -221,7 +197,7 @@ def _match_real_format(synthetic: LabeledImages, real: DatasetInfo, where: str) 
         logger.info("box-downsampling %d synthetic images from %d to %d", len(images), images.shape[1],
                     real.resolution)
         images = box_downsample(tf.constant(images), factor).numpy()
-    return LabeledImages(images, labels, list(synthetic.ids))
+    return LabeledArrays(images, labels, list(synthetic.ids))
 
 
 def _check_image_size(resolution: int, metrics: Sequence[str]) -> None:
@@ -231,7 +207,7 @@ def _check_image_size(resolution: int, metrics: Sequence[str]) -> None:
         raise DataError(f"images of {resolution}x{resolution} are too small: {needs}")
 
 
-def _class_images(images: LabeledImages, label: int) -> np.ndarray:
+def _class_images(images: LabeledArrays, label: int) -> np.ndarray:
     return images.images[images.labels == label]
 
 
@@ -244,7 +220,7 @@ def _per_class(classes: Sequence[str], stage: str, compute) -> dict[str, Any]:
     return results
 
 
-def _swd_section(real: LabeledImages, synthetic: LabeledImages, classes: Sequence[str], seed: int) -> dict:
+def _swd_section(real: LabeledArrays, synthetic: LabeledArrays, classes: Sequence[str], seed: int) -> dict:
     def compare(real_images: np.ndarray, synthetic_images: np.ndarray, stream: int) -> dict:
         if len(real_images) < 2 or len(synthetic_images) < 1:
             return {"skipped": "needs at least 2 real and 1 synthetic image"}
@@ -263,7 +239,7 @@ def _json_swd(result: dict) -> dict:
     return {"levels": {str(size): value for size, value in result["levels"].items()}, "average": result["average"]}
 
 
-def _msssim_section(real: LabeledImages, synthetic: LabeledImages, classes: Sequence[str],
+def _msssim_section(real: LabeledArrays, synthetic: LabeledArrays, classes: Sequence[str],
                     options: QualityOptions) -> dict:
     def diversity(images: np.ndarray, label: int) -> dict | None:
         if len(images) < 2:
@@ -281,7 +257,7 @@ def _msssim_section(real: LabeledImages, synthetic: LabeledImages, classes: Sequ
             "per_class": _per_class(classes, "MS-SSIM", compare)}
 
 
-def _feature_spaces(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], real: LabeledImages,
+def _feature_spaces(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], real: LabeledArrays,
                     options: QualityOptions) -> dict[str, tuple[Any, dict]]:
     """{space name: (feature extractor on [0, 1] images, description)}."""
     model, path, reused = domain_classifier(real_dir, info, train_folds, real, options)
@@ -312,8 +288,8 @@ def _distances(real_feats: np.ndarray, synthetic_feats: np.ndarray, options: Qua
     return result
 
 
-def _feature_distance_section(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], real: LabeledImages,
-                              synthetic: LabeledImages, options: QualityOptions) -> dict:
+def _feature_distance_section(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], real: LabeledArrays,
+                              synthetic: LabeledArrays, options: QualityOptions) -> dict:
     section = {}
     for space, (extractor, description) in _feature_spaces(real_dir, info, train_folds, real, options).items():
         logger.info("FID/KID (%s features): extracting features", space)
@@ -329,31 +305,35 @@ def _feature_distance_section(real_dir: str, info: DatasetInfo, train_folds: Seq
     return section
 
 
-def _memorization_section(real_dir: str, heldout_folds: Sequence[int], real: LabeledImages,
-                          synthetic: LabeledImages, options: QualityOptions) -> tuple[dict, ClosestPairs]:
+def _memorization_section(real_dir: str, heldout_folds: Sequence[int], real: LabeledArrays,
+                          synthetic: LabeledArrays, options: QualityOptions) -> tuple[dict, ClosestPairs]:
     logger.info("memorization: loading the held-out folds %s", list(heldout_folds))
     heldout = load_labeled_images(real_dir, heldout_folds)
     raw = memorization_report(synthetic.images, real.images, heldout.images, synthetic.ids,
                               options.memorization_percentile, max_size=options.memorization_max_size)
+    nearest_index = raw["nearest_training_index"]
+
+    def pair(index: int) -> dict:
+        return {"synthetic_id": synthetic.ids[index], "training_id": real.ids[nearest_index[index]],
+                "ssim": float(raw["nearest_training_ssim"][index])}
+
     positions = {image_id: index for index, image_id in enumerate(synthetic.ids)}
-    flagged = []
-    for image_id in raw["flagged_ids"]:
-        index = positions[image_id]
-        flagged.append({"synthetic_id": image_id, "training_id": real.ids[raw["nearest_training_index"][index]],
-                        "ssim": float(raw["nearest_training_ssim"][index])})
+    closest = closest_pairs(raw, options.closest_pairs)
     nearest = {"synthetic": raw["nearest_training_ssim"], "heldout": raw["holdout_nearest_ssim"]}
     section = {
-        "heldout_folds": list(heldout_folds), "heldout_images": len(heldout.ids),
-        "training_images": len(real.ids), "synthetic_images": len(synthetic.ids),
+        "heldout_folds": list(heldout_folds), "heldout_images": len(heldout),
+        "training_images": len(real), "synthetic_images": len(synthetic),
         "max_size": options.memorization_max_size, "percentile": raw["percentile"], "threshold": raw["threshold"],
-        "fraction_flagged": raw["fraction_above_threshold"], "flagged_ids": raw["flagged_ids"], "flagged": flagged,
+        "fraction_flagged": raw["fraction_above_threshold"], "flagged_ids": raw["flagged_ids"],
+        "flagged": [pair(positions[image_id]) for image_id in raw["flagged_ids"]],
+        "closest_pairs": [pair(index) for index in closest],
         "nearest_training_ssim": {name: {"median": float(np.median(values)), "max": float(np.max(values))}
                                   for name, values in nearest.items()},
     }
-    return section, ClosestPairs(synthetic.images, real.images, raw)
+    return section, ClosestPairs(synthetic.images[closest], real.images[nearest_index[closest]])
 
 
-def measure_quality(real_dir: str, train_folds: Sequence[int], synthetic: LabeledImages,
+def measure_quality(real_dir: str, train_folds: Sequence[int], synthetic: LabeledArrays,
                     options: QualityOptions = QualityOptions(), synthetic_source: str = "") -> QualityResult:
     """Audits `synthetic` (images in [0, 1], labels, ids) against the real folds `train_folds`.
 
@@ -373,9 +353,9 @@ def measure_quality(real_dir: str, train_folds: Sequence[int], synthetic: Labele
     report: dict[str, Any] = {
         "real": {"dataset": os.path.abspath(real_dir), "name": info.name, "fingerprint": info.fingerprint,
                  "resolution": info.resolution, "channels": info.channels, "classes": info.classes,
-                 "train_folds": train_folds, "heldout_folds": heldout_folds, "training_images": len(real.ids),
+                 "train_folds": train_folds, "heldout_folds": heldout_folds, "training_images": len(real),
                  "per_class": _counts(real.labels, info.classes)},
-        "synthetic": {"source": synthetic_source, "images": len(synthetic.ids), "resolution": given_resolution,
+        "synthetic": {"source": synthetic_source, "images": len(synthetic), "resolution": given_resolution,
                       "per_class": _counts(synthetic.labels, info.classes)},
         "options": dataclasses.asdict(options),
     }
@@ -385,121 +365,14 @@ def measure_quality(real_dir: str, train_folds: Sequence[int], synthetic: Labele
         report["msssim"] = _msssim_section(real, synthetic, info.classes, options)
     if {"fid", "kid"} & set(options.metrics):
         report["fid_kid"] = _feature_distance_section(real_dir, info, train_folds, real, synthetic, options)
-    closest_pairs = None
+    pairs = None
     if "memorization" in options.metrics:
-        report["memorization"], closest_pairs = _memorization_section(real_dir, heldout_folds, real, synthetic,
-                                                                      options)
-    return QualityResult(json.loads(json.dumps(report)), closest_pairs)
+        report["memorization"], pairs = _memorization_section(real_dir, heldout_folds, real, synthetic, options)
+    return QualityResult(json.loads(json.dumps(report)), pairs)
 
 
 def _counts(labels: np.ndarray, classes: Sequence[str]) -> dict[str, int]:
     return {name: int(np.sum(labels == label)) for label, name in enumerate(classes)}
-
-
-def write_quality_report(result: QualityResult, output_dir: str, overwrite: bool = False) -> None:
-    """Writes OUTPUT/quality.json, quality.md and (with memorization) closest_pairs.png.
-
-    The folder is replaced as a whole, atomically: an interrupted write leaves the old one.
-    """
-    with atomic_directory(output_dir, overwrite) as staging:
-        with open(os.path.join(staging, QUALITY_JSON), "w", encoding="utf-8") as handle:
-            json.dump(result.report, handle, indent=2)
-            handle.write("\n")
-        with open(os.path.join(staging, QUALITY_MARKDOWN), "w", encoding="utf-8") as handle:
-            handle.write(quality_markdown(result.report))
-        if result.closest_pairs is not None:
-            save_closest_pairs_png(os.path.join(staging, CLOSEST_PAIRS_PNG), *result.closest_pairs,
-                                   top_k=result.report["options"]["closest_pairs"])
-    logger.info("wrote %s", output_dir)
-
-
-def _mean_std(value: dict | None, digits: int = 3) -> str:
-    return "—" if value is None else f"{value['mean']:.{digits}f} ± {value['std']:.{digits}f}"
-
-
-def _rows(section: dict, cells) -> list[str]:
-    """Markdown rows 'overall' (when present) then one per class; skipped entries show their reason."""
-    entries = ([("overall", section["overall"])] if "overall" in section else []) + list(section["per_class"].items())
-    return [f"| {name} | " + (" | ".join(cells(entry)) if "skipped" not in entry else f"skipped: {entry['skipped']}")
-            + " |" for name, entry in entries]
-
-
-def _swd_markdown(section: dict) -> list[str]:
-    levels = list(section["overall"].get("synthetic_vs_real", {}).get("levels", {}))
-    header = ["images real/synthetic", *(f"{level}px" for level in levels), "average"]
-
-    def cells(entry: dict) -> list[str]:
-        synthetic, floor = entry["synthetic_vs_real"], entry["real_vs_real_noise_floor"]
-        return [f"{entry['real_images']}/{entry['synthetic_images']}",
-                *(f"{synthetic['levels'][level]:.2f} ({floor['levels'][level]:.2f})" for level in levels),
-                f"**{synthetic['average']:.2f}** ({floor['average']:.2f})"]
-
-    return ["## Sliced Wasserstein distance (x1e3, lower is better)", "",
-            "Synthetic vs real training images; in parentheses the real-vs-real noise floor (two disjoint "
-            "halves of the real training images): values near it are as close as sampling noise allows.", "",
-            "| class | " + " | ".join(header) + " |", "|---" * (len(header) + 1) + "|", *_rows(section, cells), ""]
-
-
-def _msssim_markdown(section: dict) -> list[str]:
-    def cells(entry: dict) -> list[str]:
-        synthetic, real = entry["synthetic"], entry["real"]
-        difference = "—" if synthetic is None or real is None else f"{synthetic['mean'] - real['mean']:+.3f}"
-        return [_mean_std(synthetic), _mean_std(real), difference]
-
-    return ["## MS-SSIM diversity (within each class; lower is more diverse)", "",
-            f"{section['scales']} scale(s) at this resolution, up to {section['pairs_per_class']} random pairs per "
-            "class. Synthetic far above real suggests mode collapse.", "",
-            "| class | synthetic | real | synthetic − real |", "|---|---|---|---|", *_rows(section, cells), ""]
-
-
-def _fid_kid_markdown(space: str, section: dict) -> list[str]:
-    def cells(entry: dict) -> list[str]:
-        return [f"{entry['real_images']}/{entry['synthetic_images']}",
-                f"{entry['fid']:.3f}" if "fid" in entry else "—",
-                _mean_std(entry.get("kid"), digits=4)]
-
-    return [f"## FID / KID ({space} features, lower is better)", "",
-            f"FID and KID are computed in the {section['feature_space']}.", "",
-            "| class | images real/synthetic | FID | KID (mean ± std) |", "|---|---|---|---|",
-            *_rows(section, cells), ""]
-
-
-def _memorization_markdown(section: dict) -> list[str]:
-    flagged = section["flagged"]
-    lines = ["## Memorization (nearest training image by SSIM)", "",
-             f"Threshold SSIM {section['threshold']:.4f}: only {section['percentile']:g}% of the "
-             f"{section['heldout_images']} held-out real images (folds {section['heldout_folds']}) are closer than "
-             f"this to a training image. Flagged: {len(flagged)} of {section['synthetic_images']} synthetic images "
-             f"({100 * section['fraction_flagged']:.1f}%; about {section['percentile']:g}% is expected when "
-             "nothing is copied).", ""]
-    if flagged:
-        lines += ["| synthetic id | nearest training id | SSIM |", "|---|---|---|"]
-        lines += [f"| {f['synthetic_id']} | {f['training_id']} | {f['ssim']:.4f} |"
-                  for f in flagged[:FLAGGED_LISTED_IN_MARKDOWN]]
-        if len(flagged) > FLAGGED_LISTED_IN_MARKDOWN:
-            lines.append(f"\n... and {len(flagged) - FLAGGED_LISTED_IN_MARKDOWN} more (see quality.json).")
-        lines.append("")
-    return lines + ["![closest pairs](closest_pairs.png)", ""]
-
-
-def quality_markdown(report: dict) -> str:
-    """quality.md: the report as Markdown tables."""
-    real, synthetic = report["real"], report["synthetic"]
-    lines = ["# Synthetic image quality", "",
-             f"Real: {real['name']} ({real['dataset']}), training folds {real['train_folds']}, "
-             f"{real['training_images']} images, {real['resolution']}x{real['resolution']}x{real['channels']}, "
-             f"fingerprint {real['fingerprint'][:12]}...", "",
-             f"Synthetic: {synthetic['source'] or 'images in memory'}, {synthetic['images']} images "
-             f"({', '.join(f'{name} {count}' for name, count in synthetic['per_class'].items())}).", ""]
-    if "swd" in report:
-        lines += _swd_markdown(report["swd"])
-    if "msssim" in report:
-        lines += _msssim_markdown(report["msssim"])
-    for space, section in report.get("fid_kid", {}).items():
-        lines += _fid_kid_markdown(space, section)
-    if "memorization" in report:
-        lines += _memorization_markdown(report["memorization"])
-    return "\n".join(lines)
 
 
 def audit(options: AuditOptions) -> QualityResult:
@@ -524,23 +397,3 @@ def audit(options: AuditOptions) -> QualityResult:
             folds = check_folds(real, options.folds, options.real)
         synthetic, source = load_synthetic_dataset(options.synthetic, real), f"dataset {options.synthetic}"
     return measure_quality(options.real, folds, synthetic, options.quality, source)
-
-
-def summary_text(report: dict) -> str:
-    """The console summary of a quality report: SWD vs floor, FID/KID per feature space, memorization."""
-    lines = []
-    if "swd" in report and "skipped" not in report["swd"]["overall"]:
-        overall = report["swd"]["overall"]
-        lines.append(f"SWD x1e3 average: {overall['synthetic_vs_real']['average']:.2f} "
-                     f"(real-vs-real noise floor {overall['real_vs_real_noise_floor']['average']:.2f})")
-    for space, section in report.get("fid_kid", {}).items():
-        overall = section["overall"]
-        if "fid" in overall:
-            lines.append(f"FID ({space} features): {overall['fid']:.3f}")
-        if "kid" in overall:
-            lines.append(f"KID ({space} features): {overall['kid']['mean']:.4f} ± {overall['kid']['std']:.4f}")
-    if "memorization" in report:
-        memorization = report["memorization"]
-        lines.append(f"memorization: {len(memorization['flagged_ids'])} of {memorization['synthetic_images']} "
-                     f"synthetic images above the held-out SSIM threshold {memorization['threshold']:.4f}")
-    return "\n".join(lines)

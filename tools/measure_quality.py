@@ -23,11 +23,11 @@ def main(argv: list[str]) -> int:
     del argv
     options = tfpgan_flags.quality_options_from_flags()
     check_writable_destination(options.output, options.overwrite)
-    from tfpgan import quality  # TensorFlow loads here, after the flag checks
+    from tfpgan import quality, quality_report  # TensorFlow loads here, after the flag checks
 
     result = quality.audit(options)
-    quality.write_quality_report(result, options.output, options.overwrite)
-    print(quality.summary_text(result.report))
+    quality_report.write_quality_report(result, options.output, options.overwrite)
+    print(quality_report.summary_text(result.report))
     print(f"wrote {os.path.join(options.output, QUALITY_MARKDOWN)}")
     return 0
 

@@ -15,6 +15,7 @@ images (use the same `max_size` for every comparison); 64-128 is plenty to find 
 from __future__ import annotations
 
 import logging
+import re
 import textwrap
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -199,16 +200,29 @@ def save_closest_pairs_png(path: str, synthetic: Sequence[np.ndarray], training:
                            synthetic_ids: Sequence[str], training_ids: Sequence[str], ssim: Sequence[float]) -> None:
     """PNG with one row per pair: synthetic image i (titled by its id) beside its nearest training image (its id),
     the row titled by their SSIM. Images in [0, 1]; written atomically (temporary file, then rename)."""
-    figure = Figure(figsize=(4.2, 0.4 + 2.2 * len(ssim)), layout="constrained")
+    titles = [[_wrap(str(image_id)) for image_id in ids] for ids in zip(synthetic_ids, training_ids)]
+    lines = max(title.count("\n") for pair in titles for title in pair)
+    row_height = 2.4 + 0.12 * lines
+    figure = Figure(figsize=(4.2, 0.3 + row_height * len(titles)), layout="constrained")
     FigureCanvasAgg(figure)
-    figure.suptitle("synthetic image | nearest training image", fontsize=9)
-    for row, images, ids, value in zip(figure.subfigures(len(ssim), 1, squeeze=False)[:, 0], zip(synthetic, training),
-                                       zip(synthetic_ids, training_ids), ssim):
-        row.suptitle(f"SSIM {value:.3f}", fontsize=8)
-        for axis, image, image_id in zip(row.subplots(1, 2), images, ids):
-            _show(axis, image, image_id)
+    header, *rows = figure.subfigures(len(titles) + 1, 1, height_ratios=[0.3] + [row_height] * len(titles))
+    header.suptitle("left: synthetic image, right: its nearest training image", fontsize=8)
+    for row, images, pair, value in zip(rows, zip(synthetic, training), titles, ssim):
+        row.suptitle(f"SSIM {value:.3f}", fontsize=8, fontweight="bold")
+        for axis, image, title in zip(row.subplots(1, 2), images, pair):
+            _show(axis, image, "\n" * (lines - title.count("\n")) + title)  # same title height: same image size
     with atomic_file(path, ".png") as temporary:
-        figure.savefig(temporary, format="png", dpi=100)
+        figure.savefig(temporary, format="png", dpi=100, bbox_inches="tight")
+
+
+def _wrap(text: str) -> str:
+    """Lines of at most _TITLE_CHARACTERS, broken after a '/' where possible."""
+    lines = [""]
+    for part in re.findall(r"[^/]*/|[^/]+", text):
+        if lines[-1] and len(lines[-1]) + len(part) > _TITLE_CHARACTERS:
+            lines.append("")
+        lines[-1] += part
+    return "\n".join(chunk for line in lines for chunk in textwrap.wrap(line, _TITLE_CHARACTERS))
 
 
 def _show(axis, image: np.ndarray, title: str) -> None:
@@ -217,5 +231,5 @@ def _show(axis, image: np.ndarray, title: str) -> None:
         axis.imshow(image[..., 0], cmap="gray", vmin=0.0, vmax=1.0)
     else:
         axis.imshow(image)
-    axis.set_title(textwrap.fill(str(title), _TITLE_CHARACTERS), fontsize=7)
+    axis.set_title(title, fontsize=7)
     axis.axis("off")
