@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import struct
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -23,6 +25,22 @@ def write_image(path: str, pixels: np.ndarray) -> str:
         image = Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
         options = {"quality": 100} if path.lower().endswith((".jpg", ".jpeg")) else {}
         image.save(path, **options)
+    return path
+
+
+def write_png16(path: str, pixels: np.ndarray) -> str:
+    """Write uint16 HxWxC (C = 1, 2, 3 or 4) pixels as a 16-bit PNG (Pillow cannot write 16-bit colour PNGs)."""
+    height, width, channels = pixels.shape
+    rows = b"".join(b"\0" + np.ascontiguousarray(row, ">u2").tobytes() for row in pixels)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 16, {1: 0, 2: 4, 3: 2, 4: 6}[channels], 0, 0, 0)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+                     + chunk(b"IEND", b""))
     return path
 
 

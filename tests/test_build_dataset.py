@@ -56,7 +56,8 @@ def test_build_writes_records_description_and_preview(tmp_path):
     assert fields["classes"] == sorted(COUNTS) and fields["counts"] == COUNTS
     assert fields["num_examples"] == 12 and fields["format_version"] == 1
     labels = np.repeat([0, 1, 2], list(COUNTS.values()))
-    folds = assign_folds(labels, [""] * 12, 2, seed=3)
+    ids = [os.path.join(name, f"img{i:03d}.png") for name, count in COUNTS.items() for i in range(count)]
+    folds = assign_folds(ids, labels, [""] * 12, 2, 3, sorted(COUNTS))
     assert fields["fold_counts"] == [[int(np.sum((folds == f) & (labels == c))) for c in range(3)] for f in range(2)]
     digest = hashlib.sha256()
     for shard in fields["shards"]:
@@ -64,6 +65,7 @@ def test_build_writes_records_description_and_preview(tmp_path):
     assert fields["fingerprint"] == digest.hexdigest()
     assert fields["skipped"] == {"count": 0, "files": []} and fields["grouped"] is False
     assert fields["ignored_files"] == {"count": 0, "files": []}
+    assert fields["intensity"] == {"mode": "auto", "low": None, "high": None}  # uint8 only: no range needed
     assert read_info(output) == info
 
     records = _records(output)
@@ -222,10 +224,9 @@ def test_failed_build_leaves_no_output_and_no_temporary_folder(tmp_path, excepti
 
 @pytest.fixture
 def existing(tmp_path):
-    """An existing dataset folder with an extra marker file; returns (path, its dataset.json text)."""
+    """An existing dataset folder; returns (path, its dataset.json text)."""
     output = str(tmp_path / "out")
     build_dataset(_source(), output, OPTIONS)
-    datagen.write_text(os.path.join(output, "marker.txt"))
     return output, open(os.path.join(output, "dataset.json")).read()
 
 
@@ -233,24 +234,92 @@ def test_existing_output_is_refused_without_overwrite(existing):
     output, description = existing
     with pytest.raises(TfpganError, match="already exists"):
         build_dataset(_source(), output, BuildOptions(resolution=4, folds=2))
-    assert open(os.path.join(output, "dataset.json")).read() == description
-    assert os.path.exists(os.path.join(output, "marker.txt")) and _siblings(output) == ["out"]
+    assert open(os.path.join(output, "dataset.json")).read() == description and _siblings(output) == ["out"]
 
 
 def test_failed_overwrite_keeps_the_old_dataset(existing):
     output, description = existing
     with pytest.raises(DataError, match="broken"):
         build_dataset(_source(fail_at=7), output, BuildOptions(resolution=4, folds=2), overwrite=True)
-    assert open(os.path.join(output, "dataset.json")).read() == description
-    assert os.path.exists(os.path.join(output, "marker.txt")) and _siblings(output) == ["out"]
+    assert open(os.path.join(output, "dataset.json")).read() == description and _siblings(output) == ["out"]
     assert read_info(output).resolution == 8
 
 
 def test_successful_overwrite_replaces_the_dataset(existing):
     output, _ = existing
+    os.makedirs(os.path.join(output, ".cache"))  # tfpgan.quality's cache belongs to the dataset
     build_dataset(_source(), output, BuildOptions(resolution=4, folds=2), overwrite=True)
     assert read_info(output).resolution == 4
-    assert not os.path.exists(os.path.join(output, "marker.txt")) and _siblings(output) == ["out"]
+    assert not os.path.exists(os.path.join(output, ".cache")) and _siblings(output) == ["out"]
+
+
+@pytest.mark.parametrize("prepare, reason", [
+    (lambda d: datagen.write_text(os.path.join(d, "important.txt")), "it holds important.txt"),
+    (lambda d: os.remove(os.path.join(d, "dataset.json")), "it has no readable dataset.json"),
+    (lambda d: datagen.write_text(os.path.join(d, "dataset.json"), "{"), "it has no readable dataset.json"),
+])
+def test_overwrite_refuses_a_folder_tfpgan_did_not_write(existing, prepare, reason):
+    output, _ = existing
+    prepare(output)
+    before = sorted(os.listdir(output))
+    with pytest.raises(TfpganError, match=f"^{output} is not a folder tfpgan wrote \\({reason}\\): --overwrite does "
+                                          "not replace it; remove or rename it yourself$"):
+        build_dataset(_source(), output, BuildOptions(resolution=4, folds=2), overwrite=True)
+    assert sorted(os.listdir(output)) == before and _siblings(output) == ["out"]
+
+
+def test_overwrite_refuses_a_folder_of_user_files(tmp_path):
+    output = tmp_path / "results"
+    datagen.write_text(str(output / "important.txt"))
+    with pytest.raises(TfpganError, match="it has no readable dataset.json"):
+        build_dataset(_source(), str(output), OPTIONS, overwrite=True)
+    assert os.listdir(output) == ["important.txt"]
+
+
+def test_a_stale_temporary_folder_is_swept_when_the_output_is_built_again(tmp_path, caplog):
+    stale = tmp_path / ".out.tmp-k1lled00"
+    datagen.write_text(str(stale / "data-00000-of-00001.tfrecord"))
+    with caplog.at_level(logging.WARNING):
+        build_dataset(_source(), str(tmp_path / "out"), OPTIONS)
+    assert sorted(os.listdir(tmp_path)) == ["out"]
+    assert any(str(stale) in r.getMessage() and "interrupted" in r.getMessage() for r in caplog.records)
+
+
+def test_intensity_auto_uses_the_dataset_wide_range_and_records_it(tmp_path):
+    dark = np.kron([[0, 1000], [500, 1000]], np.ones((2, 2), np.uint16))[:, :, None]  # 12-bit CT in 16-bit files
+    bright = np.kron([[0, 4000], [2000, 4000]], np.ones((2, 2), np.uint16))[:, :, None]
+    gray = np.full((4, 4, 1), 77, np.uint8)
+    arrays = [dark, bright, gray, dark, bright, gray]
+    source = Source("test", ("a", "b"), [Item(f"{i}", i % 2, lambda i=i: arrays[i]) for i in range(6)])
+    info = build_dataset(source, str(tmp_path / "auto"), BuildOptions(resolution=4, folds=2))
+    images = {r["id"].decode(): r["image"][:, :, 0] for r in _records(str(tmp_path / "auto"))}
+    assert images["0"].max() == 64 and images["1"].max() == 255  # 1000 / 4000 * 255, not stretched to 255
+    assert images["2"].max() == images["2"].min() == 77  # uint8 as stored
+    assert info.intensity == {"mode": "auto", "low": 0.0, "high": 4000.0}
+    assert json.load(open(tmp_path / "auto" / "dataset.json"))["intensity"] == info.intensity
+    info = build_dataset(source, str(tmp_path / "window"), BuildOptions(resolution=4, folds=2, intensity=(0, 2000)))
+    assert info.intensity == {"mode": "window", "low": 0.0, "high": 2000.0}
+    assert {r["id"].decode(): r["image"].max() for r in _records(str(tmp_path / "window"))}["0"] == 128
+
+
+def test_old_descriptions_read_as_per_image_intensity(built):
+    _edit_description(built, lambda fields: fields.pop("intensity"))
+    assert read_info(built).intensity == {"mode": "per_image", "low": None, "high": None}
+
+
+def test_folds_emptied_by_skipped_images_are_an_error(tmp_path):
+    items = [Item(f"{i}", 0, lambda: np.zeros((4, 4, 1), np.uint8)) for i in range(2)]
+    items.append(Item("bad", 0, lambda: np.zeros((4, 4, 4, 4), np.uint8)))  # one example per fold
+    with pytest.raises(DataError, match=r"^fold \d has no examples \(2 examples in 3 folds\)"):
+        build_dataset(Source("test", ("a",), items), str(tmp_path / "out"),
+                      BuildOptions(resolution=4, folds=3, seed=0, on_bad_image="skip"))
+
+
+def test_more_folds_than_the_smallest_class_is_one_clear_error(tmp_path):
+    root, _ = _folder(tmp_path)
+    with pytest.raises(DataError, match="^class hemangioma has 3 example.s., fewer than the 4 folds"):
+        build_dataset(open_source(f"folder:{root}"), str(tmp_path / "out"), BuildOptions(resolution=8, folds=4))
+    assert _siblings(str(tmp_path / "out")) == ["source"]
 
 
 @pytest.fixture

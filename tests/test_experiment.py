@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tfpgan.data.dataset_info import read_info
 from tfpgan.options import REGIMES
@@ -93,6 +94,10 @@ def test_experiment_trains_synthesizes_audits_and_reports_every_fold(experiment)
     quality_rows = [line for line in summary.splitlines() if line.startswith(("| 0 |", "| 1 |"))]
     assert len(quality_rows) == FOLDS and all(line.endswith(f"/ {AUDITED} |") for line in quality_rows)
     assert "](evaluation/confusion_none.png)" in summary
+    for fold in range(FOLDS):  # synthetic beside real images, per fold, shown in the report
+        assert f"![fold {fold}](samples/fold{fold}.png)" in summary
+        grid = np.asarray(Image.open(output / "samples" / f"fold{fold}.png"))
+        assert grid.ndim == 3 and grid.shape[0] > len(CLASS_COUNTS) * 66 and grid.std() > 0
     assert (output / "evaluation" / "confusion_none.png").is_file()
 
     assert "| Regime |" in result.stdout and "| synthetic |" in result.stdout

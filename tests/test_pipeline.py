@@ -33,7 +33,7 @@ def dataset(tmp_path_factory):
     folder = str(tmp_path_factory.mktemp("pipeline") / "data")
     build_dataset(source, folder, BuildOptions(resolution=RESOLUTION, channels=CHANNELS, folds=FOLDS, seed=SEED))
     labels = np.array([item.label for item in source.items])
-    folds = assign_folds(labels, [""] * len(labels), FOLDS, SEED)
+    folds = assign_folds(list(pixels), labels, [""] * len(labels), FOLDS, SEED, source.classes)
     return folder, pixels, dict(zip(pixels, labels)), dict(zip(pixels, folds))
 
 
@@ -131,6 +131,19 @@ def test_shuffle_is_deterministic_for_a_seed(dataset):
     assert sorted(epoch1) == sorted(epoch2) == sorted(pixels)  # each epoch is a permutation ...
     assert epoch1 != epoch2  # ... reshuffled every epoch
     assert epoch1 != _ids(load(folder, with_ids=True))
+
+
+def test_shuffle_covers_the_whole_dataset_by_default(tmp_path):
+    """With more examples than the old fixed buffer (10,000), an epoch can start with any example."""
+    count, image = 12_000, np.zeros((4, 4, 1), np.uint8)
+    source = Source("memory", ("a", "b"), [Item(f"ex{i:05d}", i % 2, lambda: image) for i in range(count)])
+    folder = str(tmp_path / "large")
+    build_dataset(source, folder, BuildOptions(resolution=4, channels=1, folds=2))
+    stored = {key: position for position, key in enumerate(_ids(load(folder, with_ids=True, batch_size=1000)))}
+    first = _ids(load(folder, shuffle=True, seed=0, with_ids=True, batch_size=200).take(1))
+    assert max(stored[key] for key in first) > 10_200  # a 10,000 buffer can only reach position 10,000 + 200
+    small = _ids(load(folder, shuffle=True, seed=0, with_ids=True, batch_size=200, shuffle_buffer=100).take(1))
+    assert max(stored[key] for key in small) < 300  # an explicit buffer still wins
 
 
 def test_repeat(dataset):

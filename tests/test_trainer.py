@@ -72,7 +72,7 @@ def test_grown_run_summary_and_config(grown_run):
 def test_grown_run_writes_every_tick_to_tensorboard(grown_run):
     scalars, tags = _events(grown_run.config.logdir)
     assert TICK_TAGS <= set(scalars)
-    assert "config" in tags and any(tag.startswith("fakes_ema") for tag in tags)
+    assert "config" in tags and any(tag.startswith("generated (left) vs real (right)") for tag in tags)
     ticks = list(range(2, TOTAL_STEPS + 1, 2))  # a tick every 16 images, none lost or repeated across resumes
     for tag in TICK_TAGS:
         assert sorted(scalars[tag]) == ticks, tag
@@ -88,8 +88,13 @@ def test_grown_run_saves_image_grids_of_every_phase(grown_run):
     assert phases == {"4x4", "8x8_fade", "8x8", "16x16_fade", "16x16"}
     for path in paths:
         grid = np.asarray(Image.open(path))
-        # 3 class rows of 64 px tiles (+2 px borders); 2 fakes, a gap, 2 reals per row
-        assert grid.shape == (len(CLASSES) * 66, 4 * 66 + 16, 3) and grid.std() > 0
+        # an 18 px caption, then 3 class rows of 64 px tiles (+2 px borders); 2 fakes, a gap, 2 reals per row
+        assert grid.shape[0] == 18 + len(CLASSES) * 66 and grid.shape[1] > 4 * 66 + 16 and grid.std() > 0
+        dark = grid.min(axis=2) < 128
+        header_columns = np.flatnonzero(dark[:18].any(axis=0))
+        assert header_columns.size and header_columns.max() - header_columns.min() > 150  # both captions
+        for row in range(len(CLASSES)):  # each class row is named in the left margin
+            assert dark[18 + row * 66: 18 + (row + 1) * 66, :40].any()
 
 
 def test_grown_run_keeps_the_newest_checkpoints_and_exports_with_metadata(grown_run, gan_dataset):

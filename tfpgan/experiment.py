@@ -58,7 +58,7 @@ def ensure_dataset(options: ExperimentOptions) -> DatasetInfo:
 
 def run_fold(options: ExperimentOptions, info: DatasetInfo, fold: int) -> None:
     """GAN -> export -> synthetic set -> quality audit for one held-out fold; each finished step skipped."""
-    from tfpgan import quality, synthesis
+    from tfpgan import quality, quality_report, synthesis
     from tfpgan.training.trainer import train_until_stopped
 
     dataset = options.dataset_dir
@@ -70,6 +70,7 @@ def run_fold(options: ExperimentOptions, info: DatasetInfo, fold: int) -> None:
     else:
         synthesis.synthesize(summary["export"], synthetic, options.synthesis_mode, options.synthesis_count,
                              seed=options.train.seed + fold)
+    save_samples(options, info, fold, synthetic)
     audit = run_folder.fold_dir(options.output, run_folder.QUALITY_DIR, fold)
     if not options.quality:
         return
@@ -84,7 +85,22 @@ def run_fold(options: ExperimentOptions, info: DatasetInfo, fold: int) -> None:
         logger.info("fold %d: auditing a random sample of %d synthetic images", fold, len(keep))
     train_folds = [f for f in range(info.folds) if f != fold]
     result = quality.measure_quality(dataset, train_folds, images, options.audit, f"dataset {synthetic}")
-    quality.write_quality_report(result, audit)
+    quality_report.write_quality_report(result, audit)
+
+
+def save_samples(options: ExperimentOptions, info: DatasetInfo, fold: int, synthetic: str) -> None:
+    """OUTPUT/samples/foldK.png: per class, synthetic images of fold K's generator beside real training images."""
+    from tfpgan.training import summaries
+
+    train_folds = [f for f in range(info.folds) if f != fold]
+    count = run_folder.SAMPLES_PER_CLASS
+    fakes = summaries.to_uint8(summaries.class_samples(synthetic, None, count))
+    reals = summaries.to_uint8(summaries.class_samples(options.dataset_dir, train_folds, count))
+    grid = summaries.labeled_grid(fakes, reals, info.classes, f"synthetic (fold {fold} generator)",
+                                  f"real training images (folds {', '.join(map(str, train_folds))})")
+    path = run_folder.samples_png(options.output, fold)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    summaries.save_png(path, grid)
 
 
 def quality_table(output: str, folds: list[int]) -> list[str]:
@@ -106,7 +122,12 @@ def write_summary(options: ExperimentOptions, folds: list[int]) -> str:
     evaluation_dir = os.path.join(output, run_folder.EVALUATION_DIR)
     with open(os.path.join(evaluation_dir, run_folder.REPORT_MARKDOWN), encoding="utf-8") as handle:
         evaluation = handle.read().replace("](", f"]({run_folder.EVALUATION_DIR}/")
-    lines = [evaluation.rstrip(), ""]
+    lines = [evaluation.rstrip(), "", "## Synthetic beside real images per fold", "",
+             "Left: images of the fold's generator (black tiles: a class it was not asked for); right: real images "
+             "of the folds it was trained on. One row per class.", ""]
+    lines += [f"![fold {fold}]({os.path.relpath(run_folder.samples_png(output, fold), output)})" for fold in folds
+              if os.path.isfile(run_folder.samples_png(output, fold))]
+    lines.append("")
     if options.quality:
         lines += ["## Synthetic-image quality per fold (details: quality/foldK/quality.md)", "",
                   *quality_table(output, folds), "",

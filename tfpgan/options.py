@@ -198,6 +198,34 @@ def parse_window(text: str) -> tuple[float, float]:
     return center, width
 
 
+INTENSITY_MODES = ("auto", "dtype", "dataset", "per_image")
+INTENSITY_TEXT = f"{', '.join(INTENSITY_MODES)} or a window LOW,HIGH (finite, LOW < HIGH)"
+
+
+def valid_intensity(value: Any) -> bool:
+    """A mode of INTENSITY_MODES or a (low, high) pair of finite numbers with low < high."""
+    if isinstance(value, str):
+        return value in INTENSITY_MODES
+    return (isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
+            and all(math.isfinite(v) for v in value) and value[0] < value[1])
+
+
+def parse_intensity(text: str) -> str | tuple[float, float]:
+    """'auto', 'dtype', 'dataset', 'per_image' -> itself; 'LOW,HIGH' -> (low, high)."""
+    text = text.strip()
+    if text in INTENSITY_MODES:
+        return text
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise OptionsError(f"--intensity must be {INTENSITY_TEXT}, got {text!r}") from None
+    return low, high
+
+
+def format_intensity(value: str | tuple[float, float]) -> str:
+    return value if isinstance(value, str) else ",".join(f"{v:.15g}" for v in value)
+
+
 @dataclasses.dataclass(frozen=True)
 class BuildOptions(Options):
     """How source images become dataset examples."""
@@ -212,6 +240,14 @@ class BuildOptions(Options):
     seed: int = option(0, "Seed of the fold split and the shard order.", rule=NON_NEGATIVE)
     on_bad_image: str = option("fail", "fail: stop at the first unreadable image; skip: warn, skip it and count it "
                                "in dataset.json.", choices=BAD_IMAGE_POLICIES)
+    intensity: str | tuple[float, float] = option(
+        "auto", "How pixel values become 0..255. auto: uint8 images as stored, any other type (16-bit PNG/TIFF, "
+        "float or int .npy, DICOM without a window) by the min..max over all such images of the source; dataset: "
+        "every image by the min..max over all images; dtype: the type's full range (uint16 0..65535; floats must "
+        "lie in [0, 1]); per_image: each image's own min..max (uint8 as stored); LOW,HIGH: a fixed window, values "
+        "outside it clipped. auto and dataset read the images they scale twice (once for the range). An image "
+        "whose range is a single value keeps its value (its type's range).",
+        rule=Rule(INTENSITY_TEXT, valid_intensity), parse=parse_intensity, format=format_intensity)
 
 
 @dataclasses.dataclass(frozen=True)

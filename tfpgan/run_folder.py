@@ -23,9 +23,11 @@ QUALITY_JSON, QUALITY_MARKDOWN, CLOSEST_PAIRS_PNG = "quality.json", "quality.md"
 # A synthetic dataset folder (besides the dataset files).
 PNG_DIR = "png"
 
-# An experiment folder: dataset/, gan/foldK, synthetic/foldK, quality/foldK, evaluation/, report.md.
+# An experiment folder: dataset/, gan/foldK, synthetic/foldK, quality/foldK, samples/foldK.png, evaluation/,
+# report.md.
 DATASET_DIR, GAN_DIR, SYNTHETIC_DIR = "dataset", "gan", "synthetic"
-QUALITY_DIR, EVALUATION_DIR = "quality", "evaluation"
+QUALITY_DIR, EVALUATION_DIR, SAMPLES_DIR = "quality", "evaluation", "samples"
+SAMPLES_PER_CLASS = 8
 FOLD_PLACEHOLDER = "{fold}"
 
 
@@ -36,3 +38,8 @@ def fold_dir(output: str, step: str, fold: int | str) -> str:
 
 def export_dir(logdir: str) -> str:
     return os.path.join(logdir, EXPORT_DIR)
+
+
+def samples_png(output: str, fold: int) -> str:
+    """OUTPUT/samples/foldK.png of an experiment: synthetic images beside real training images, per class."""
+    return os.path.join(output, SAMPLES_DIR, f"fold{fold}.png")

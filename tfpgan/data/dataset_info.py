@@ -12,6 +12,9 @@ from tfpgan.options import valid_resolution
 
 FORMAT_VERSION = 1
 INFO_FILE = "dataset.json"
+PREVIEW_FILE = "preview.png"
+CACHE_DIR = ".cache"  # tfpgan.quality's feature-classifier cache
+FOREIGN_LISTED = 5
 
 
 @dataclasses.dataclass
@@ -37,6 +40,9 @@ class DatasetInfo:
     ignored_files: dict = dataclasses.field(default_factory=lambda: {"count": 0, "files": []})
     attributes: dict = dataclasses.field(default_factory=dict)
     extra: dict = dataclasses.field(default_factory=dict)
+    # How values became 0..255 (--intensity): mode, and the range mapped (measured for auto/dataset, given for a
+    # window). Datasets written before this field scaled every non-uint8 image to its own range.
+    intensity: dict = dataclasses.field(default_factory=lambda: {"mode": "per_image", "low": None, "high": None})
 
     @property
     def num_classes(self) -> int:
@@ -113,3 +119,23 @@ def read_info(dataset_dir: str) -> DatasetInfo:
     if absent:
         raise DataError(f"{dataset_dir}: shard file(s) missing: {', '.join(absent)}")
     return info
+
+
+def foreign_content(directory: str) -> str:
+    """Why `directory` is not a dataset folder tfpgan wrote ("" when it is one): what --overwrite checks.
+
+    A dataset folder holds a dataset.json, the shards it lists, preview.png and optionally the .cache folder.
+    """
+    if not os.path.isdir(directory):
+        return "it is not a folder"
+    try:
+        with open(os.path.join(directory, INFO_FILE), encoding="utf-8") as handle:
+            shards = json.load(handle)["shards"]
+        written = {INFO_FILE, PREVIEW_FILE, CACHE_DIR, *shards}
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"it has no readable {INFO_FILE}"
+    others = sorted(set(os.listdir(directory)) - written)
+    if not others:
+        return ""
+    more = ", ..." if len(others) > FOREIGN_LISTED else ""
+    return f"it holds {', '.join(others[:FOREIGN_LISTED])}{more}"

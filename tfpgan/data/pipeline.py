@@ -45,7 +45,7 @@ def check_folds(info: DatasetInfo, folds: Sequence[int] | None, where: str) -> l
 
 def load(dataset_dir: str, folds: Sequence[int] | None = None, resolution: int | None = None,
          batch_size: int | None = None, shuffle: bool = False, repeat: bool = False, balanced: bool = False,
-         seed: int | None = None, drop_remainder: bool = False, shuffle_buffer: int = 10_000,
+         seed: int | None = None, drop_remainder: bool = False, shuffle_buffer: int | None = None,
          input_context: tf.distribute.InputContext | None = None, with_ids: bool = False) -> tf.data.Dataset:
     """Read a dataset folder as a tf.data.Dataset of (images, labels) (plus ids with `with_ids`).
 
@@ -53,6 +53,8 @@ def load(dataset_dir: str, folds: Sequence[int] | None = None, resolution: int |
     downsampling). balanced: sample every class equally often (implies repeat). input_context: from
     `strategy.distribute_datasets_from_function`; the pipeline is then sharded by input pipeline and
     `batch_size` is the per-replica batch. Decoded images are cached in memory at the stored resolution.
+    shuffle_buffer: default the number of selected examples (of each class, when balanced), so that every
+    epoch is a uniform permutation; a smaller buffer saves memory but keeps the shard order partly.
     """
     info = read_info(dataset_dir)
     folds = check_folds(info, folds, dataset_dir)
@@ -71,15 +73,17 @@ def load(dataset_dir: str, folds: Sequence[int] | None = None, resolution: int |
     dataset = dataset.filter(lambda e: tf.reduce_any(tf.equal(e["fold"], wanted)))
     keys = ("image", "label", "id") if with_ids else ("image", "label")
     dataset = dataset.map(lambda e: tuple(e[k] for k in keys)).cache()
+    counts = [sum(info.fold_counts[f][c] for f in folds) for c in range(info.num_classes)]
     if balanced:
-        counts = [sum(info.fold_counts[f][c] for f in folds) for c in range(info.num_classes)]
-        per_class = [dataset.filter(lambda *e, c=c: tf.equal(e[1], c)) for c in range(info.num_classes)
+        per_class = [(dataset.filter(lambda *e, c=c: tf.equal(e[1], c)), counts[c]) for c in range(info.num_classes)
                      if counts[c] > 0]
-        per_class = [d.shuffle(shuffle_buffer, seed=seed).repeat() if shuffle else d.repeat() for d in per_class]
+        per_class = [d.shuffle(shuffle_buffer or count, seed=seed).repeat() if shuffle else d.repeat()
+                     for d, count in per_class]
         dataset = tf.data.Dataset.sample_from_datasets(per_class, seed=seed)
     else:
         if shuffle:
-            dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+            dataset = dataset.shuffle(shuffle_buffer or max(1, sum(counts)), seed=seed,
+                                      reshuffle_each_iteration=True)
         if repeat:
             dataset = dataset.repeat()
 

@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from tfpgan.data.images import as_hwc, is_image_name, read_image
+from tfpgan.data.images import Decoded, Intensity, decode_array, decode_image, is_image_name
 from tfpgan.errors import DataError
 
 ELPV_CLASSES = ("functional", "possibly_defective", "defective")
@@ -22,13 +22,22 @@ logger = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class Item:
-    """One labeled example; `read()` returns uint8 HxWxC pixels."""
+    """One labeled example; `load()` returns its values as stored: a `Decoded`, or a HxWxC array."""
 
     id: str
     label: int
-    read: Callable[[], np.ndarray]
+    load: Callable[[], Decoded | np.ndarray]
     group: str = ""
     attributes: dict = dataclasses.field(default_factory=dict)
+
+    def decode(self) -> Decoded:
+        """The values as stored, HxWxC (C = 1 or 3). Raises DataError naming the file and the problem."""
+        pixels = self.load()
+        return pixels if isinstance(pixels, Decoded) else decode_array(pixels, self.id)
+
+    def read(self, intensity: Intensity = Intensity()) -> np.ndarray:
+        """uint8 HxWxC pixels (by default each non-uint8 image scaled to its own range)."""
+        return intensity.apply(self.decode())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,8 +64,8 @@ def open_source(spec: str, dicom_window: tuple[float, float] | None = None) -> S
     raise DataError(f"--source must be folder:DIR, csv:FILE, npz:FILE or elpv, got {spec!r}")
 
 
-def _file_reader(path: str, dicom_window) -> Callable[[], np.ndarray]:
-    return lambda: read_image(path, dicom_window)
+def _file_reader(path: str, dicom_window) -> Callable[[], Decoded]:
+    return lambda: decode_image(path, dicom_window)
 
 
 def _list_files(root: str, class_name: str) -> list[str]:
@@ -119,8 +128,8 @@ def _csv_source(spec: str, csv_path: str, dicom_window) -> Source:
     return Source(spec, classes, items)
 
 
-def _array_reader(images: np.ndarray, index: int, where: str) -> Callable[[], np.ndarray]:
-    return lambda: as_hwc(images[index], where)
+def _array_reader(images: np.ndarray, index: int, where: str) -> Callable[[], Decoded]:
+    return lambda: decode_array(images[index], where)
 
 
 def _npz_source(spec: str, npz_path: str) -> Source:

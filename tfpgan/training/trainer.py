@@ -307,17 +307,7 @@ class Trainer:
 
     def _real_samples(self) -> np.ndarray:
         """Up to images_per_class real training images per class, [K, n, R, R, C] in [-1, 1] (blank if short)."""
-        n, info = self.config.images_per_class, self.info
-        samples = np.full((info.num_classes, n, info.resolution, info.resolution, info.channels), -1.0, np.float32)
-        filled = [0] * info.num_classes
-        for image, label in load(self.config.dataset, folds=self.folds, batch_size=256).unbatch():
-            label = int(label)
-            if filled[label] < n:
-                samples[label, filled[label]] = image.numpy()
-                filled[label] += 1
-            if min(filled) == n:
-                break
-        return samples
+        return summaries.class_samples(self.config.dataset, self.folds, self.config.images_per_class)
 
     def _image_grid(self, phase: Phase, latents, labels, reals) -> np.ndarray:
         fakes = self.generator_ema(latents, labels, resolution=phase.resolution, fading=phase.fading)
@@ -325,7 +315,8 @@ class Trainer:
         fakes = summaries.to_uint8(np.reshape(fakes.numpy(), (k, n) + tuple(fakes.shape[1:])))
         factor = self.info.resolution // phase.resolution
         reals = summaries.to_uint8(box_downsample(tf.constant(reals), factor).numpy())
-        return summaries.image_grid(fakes, reals)
+        return summaries.labeled_grid(fakes, reals, self.info.classes, "generated (EMA generator)",
+                                      "real training images")
 
     # --- the loop -----------------------------------------------------------------------------------------
 
@@ -480,7 +471,7 @@ class Trainer:
 
     def _save_grid(self, grid: np.ndarray, phase: Phase) -> None:
         step, kimg = int(self.step.numpy()), self.kimg
-        tf.summary.image("fakes_ema (left) vs reals (right), one row per class", grid[None], step=step)
+        tf.summary.image("generated (left) vs real (right), one row per class", grid[None], step=step)
         if self.is_chief:
             directory = os.path.join(self.config.logdir, run_folder.IMAGES_DIR)
             os.makedirs(directory, exist_ok=True)
