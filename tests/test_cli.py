@@ -104,3 +104,23 @@ def test_tensorflow_start_up_lines_are_hidden(tool_runs):
 def test_verbosity_shows_them(tool_runs):
     code, _, stderr = tool_runs["verbose"]
     assert code == 0 and _noise(stderr), stderr
+
+
+@pytest.mark.parametrize("tool", ["train", "experiment", "evaluate_classifier", "measure_quality", "synthesize",
+                                  "build_dataset", "export", "benchmark"])
+def test_a_mistyped_flag_is_one_line_before_tensorflow_loads(tool):
+    completed = subprocess.run([sys.executable, "-X", "importtime", "-m", f"tools.{tool}", "--fold=3"], cwd=REPO,
+                               capture_output=True, text=True, timeout=60)
+    lines = [line for line in completed.stderr.splitlines() if not line.startswith("import time:")]
+    assert completed.returncode == 2
+    assert lines == ["error: Unknown command line flag 'fold'" + lines[0].split("'fold'", 1)[1]] and len(lines) == 1
+    assert " tensorflow" not in completed.stderr  # parsed and refused before TensorFlow was imported
+
+
+def test_helpshort_lists_the_binarys_key_flags():
+    completed = subprocess.run([sys.executable, "-m", "tools.experiment", "--helpshort"], cwd=REPO,
+                               capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0
+    for name in ("--output", "--dataset", "--folds", "--regimes", "--kimg_per_phase", "--deterministic", "--dry_run"):
+        assert f"  {name}:" in completed.stdout or f"  --[no]{name[2:]}:" in completed.stdout, name
+    assert "--adam_beta2" not in completed.stdout  # the rest is in --helpfull

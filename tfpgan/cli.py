@@ -121,9 +121,12 @@ def disk_full_message(full: BaseException) -> str:
 
 
 def _parse_flags(argv: list[str]) -> list[str]:
-    """absl's flag parsing, but --help (and --helpfull, ...) exits 0: it did what was asked."""
+    """absl's flag parsing, but a wrong flag is one `error: ...` line (exit 2) and --help (--helpfull, ...) exits 0."""
     try:
-        return app.parse_flags_with_usage(argv)
+        return flags.FLAGS(argv)
+    except flags.Error as error:
+        print(f"error: {error} (see --helpshort)", file=sys.stderr)
+        raise SystemExit(2) from None
     except SystemExit as exit:
         if exit.code == 1 and _flag_value(argv, HELP_FLAGS) not in (None, "false", "0"):
             raise SystemExit(0) from None
