@@ -13,6 +13,7 @@ import contextlib
 import errno
 import importlib.abc
 import importlib.util
+import logging as std_logging
 import os
 import re
 import sys
@@ -137,8 +138,10 @@ def run(main: Callable[[list[str]], int | None]) -> None:
     """app.run(main), printing a TfpganError or a full disk as `error: ...` (exit 2) instead of a traceback."""
 
     def guarded(argv: list[str]) -> int | None:
-        if not flags.FLAGS["verbosity"].present:
-            logging.set_verbosity(logging.INFO)
+        if not flags.FLAGS["verbosity"].present:  # tfpgan's INFO lines; TensorFlow's own (savers, export) hidden
+            logging.set_verbosity(logging.WARNING)
+            for ours in ("tfpgan", "tools", "__main__"):
+                std_logging.getLogger(ours).setLevel(std_logging.INFO)
         try:
             return main(argv)
         except Exception as error:
