@@ -93,8 +93,9 @@ def test_refuses_a_generator_trained_on_the_test_fold(real, tmp_path):
 
 def test_refuses_a_generator_of_another_dataset(real, tmp_path):
     _, info = real
-    synthetic = build_synthetic_set(tmp_path / "synthetic", generator_metadata(info, [1], dataset_fingerprint="f" * 64))
-    with pytest.raises(LeakageError, match="trained on another dataset"):
+    metadata = generator_metadata(info, [1], dataset_fingerprint="f" * 64, dataset="/data/other64")
+    synthetic = build_synthetic_set(tmp_path / "synthetic", metadata)
+    with pytest.raises(LeakageError, match="trained on another dataset, /data/other64 "):
         check_synthetic_set(synthetic, info, test_fold=0)
 
 

@@ -48,7 +48,8 @@ def fixture_runs(tmp_path_factory):
     shutil.copytree(generator, foreign)
     metadata_path = os.path.join(foreign, "tfpgan.json")
     metadata = json.load(open(metadata_path))
-    json.dump({**metadata, "dataset_name": "other", "dataset_fingerprint": "0" * 64}, open(metadata_path, "w"))
+    json.dump({**metadata, "dataset_name": "other", "dataset": "/data/other", "dataset_fingerprint": "0" * 64},
+              open(metadata_path, "w"))
     synthesized = str(tmp / "synthesized")
     synthesis.synthesize(generator, synthesized, "per_class", 3)
     commands = {
@@ -117,7 +118,7 @@ def test_folds_default_to_those_a_synthesized_set_records(runs):
 
 
 @pytest.mark.parametrize("key, message", [
-    ("foreign_generator", "the generator was trained on dataset other (fingerprint 000000000000...)"),
+    ("foreign_generator", "the generator was trained on dataset other at /data/other (fingerprint 000000000000...)"),
     ("bad_metric", "--metrics must be one of swd, msssim, fid, kid, memorization, got 'inception_score'"),
 ])
 def test_errors_are_one_line_without_traceback(runs, key, message):

@@ -111,10 +111,11 @@ def resolve_train_folds(metadata: dict, real: DatasetInfo, where: str,
     same_dataset = metadata.get("dataset_fingerprint") == real.fingerprint
     if folds is None:
         if not same_dataset:
-            raise DataError(f"{where}: the generator was trained on dataset {metadata.get('dataset_name', '?')} "
-                            f"(fingerprint {str(metadata.get('dataset_fingerprint'))[:12]}...), not on {real.name} "
-                            f"(fingerprint {real.fingerprint[:12]}...); pass the dataset it was trained on, "
-                            f"or give the training folds explicitly to compare anyway")
+            fingerprint = str(metadata.get("dataset_fingerprint"))[:12]
+            raise DataError(f"{where}: the generator was trained on dataset {metadata.get('dataset_name', '?')} at "
+                            f"{metadata.get('dataset', '(path not recorded)')} (fingerprint {fingerprint}...), "
+                            f"not on {real.name} (fingerprint {real.fingerprint[:12]}...); pass the dataset it was "
+                            "trained on, or give the training folds explicitly to compare anyway")
         folds = metadata.get("trained_on_folds")
         if folds is None:
             raise DataError(f"{where}: the generator's metadata has no trained_on_folds; give the folds explicitly")
