@@ -194,9 +194,13 @@ def test_existing_output_needs_overwrite(exported, tmp_path):
 
     with pytest.raises(TfpganError, match="already exists"):
         synthesis.synthesize(export_dir, str(output), "per_class", 1)
-    synthesis.synthesize(export_dir, str(output), "per_class", 1, overwrite=True)
-
-    assert sorted(os.listdir(output)) == ["data-00000-of-00001.tfrecord", "dataset.json", "preview.png"]
+    with pytest.raises(TfpganError, match="is not a folder tfpgan wrote"):  # --overwrite refuses it too
+        synthesis.synthesize(export_dir, str(output), "per_class", 1, overwrite=True)
+    assert os.listdir(output) == ["old.txt"]
+    os.remove(output / "old.txt")
+    synthesis.synthesize(export_dir, str(output), "per_class", 1, png=True, overwrite=True)
+    synthesis.synthesize(export_dir, str(output), "per_class", 2, png=True, overwrite=True)  # its own set: replaced
+    assert sorted(os.listdir(output)) == ["data-00000-of-00001.tfrecord", "dataset.json", "png", "preview.png"]
 
 
 def _write_metadata(export_dir, text):

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from tfpgan.atomic import atomic_directory, check_writable_destination
 from tfpgan.data.build import write_dataset
-from tfpgan.data.dataset_info import DatasetInfo, read_info
+from tfpgan.data.dataset_info import DatasetInfo, foreign_content, read_info
 from tfpgan.data.pipeline import check_folds
 from tfpgan.data.sources import Item, Source
 from tfpgan.errors import DataError, TfpganError
@@ -164,7 +164,7 @@ def synthesize(export_dir: str, output: str, mode: str, target: int | dict[str, 
     `output` atomically (with `png`, also output/png/CLASS/NNNNNN.png). Same seed, same images."""
     if seed < 0 or batch_size < 1:
         raise ValueError(f"seed must be >= 0 and batch_size >= 1, got {seed} and {batch_size}")
-    check_writable_destination(output, overwrite)
+    check_writable_destination(output, overwrite, foreign_content)
     metadata = read_generator_metadata(export_dir)
     counts = synthesis_counts(metadata, mode, target)
     logger.info("synthesizing %d images with %s: %s", sum(counts.values()), export_dir,
@@ -176,7 +176,7 @@ def synthesize(export_dir: str, output: str, mode: str, target: int | dict[str, 
                      for index, (i, label) in enumerate(zip(ids, labels))])
     extra = {"generator": metadata, "synthesis": {"mode": mode, "target": target, "seed": seed, "counts": counts}}
     try:
-        with atomic_directory(output, overwrite) as staging:
+        with atomic_directory(output, overwrite, foreign_content) as staging:
             info = write_dataset(source, staging, options, os.path.basename(os.path.abspath(output)), extra=extra,
                                  allow_empty_classes=True)
             if png:

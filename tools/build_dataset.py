@@ -10,12 +10,13 @@ from __future__ import annotations
 from tfpgan import cli
 from tfpgan import flags as tfpgan_flags
 from tfpgan.atomic import check_writable_destination
+from tfpgan.data.dataset_info import foreign_content
 
 
 def main(argv: list[str]) -> int:
     del argv
     job = tfpgan_flags.build_job_from_flags()
-    check_writable_destination(job.output, job.overwrite)
+    check_writable_destination(job.output, job.overwrite, foreign_content)
     from tfpgan.data.build import build_dataset  # TensorFlow loads here, after the flag checks
     from tfpgan.data.sources import open_source
 

@@ -9,6 +9,7 @@ import typing
 
 from tfpgan.errors import DataError
 from tfpgan.options import valid_resolution
+from tfpgan.run_folder import PNG_DIR
 
 FORMAT_VERSION = 1
 INFO_FILE = "dataset.json"
@@ -124,14 +125,19 @@ def read_info(dataset_dir: str) -> DatasetInfo:
 def foreign_content(directory: str) -> str:
     """Why `directory` is not a dataset folder tfpgan wrote ("" when it is one): what --overwrite checks.
 
-    A dataset folder holds a dataset.json, the shards it lists, preview.png and optionally the .cache folder.
+    A dataset folder holds a dataset.json, the shards it lists, preview.png and optionally the .cache folder; a
+    synthetic set (one whose dataset.json records its generator) also its png/ folder.
     """
     if not os.path.isdir(directory):
         return "it is not a folder"
+    if not os.listdir(directory):
+        return ""  # an empty folder: nothing to lose
     try:
         with open(os.path.join(directory, INFO_FILE), encoding="utf-8") as handle:
-            shards = json.load(handle)["shards"]
-        written = {INFO_FILE, PREVIEW_FILE, CACHE_DIR, *shards}
+            content = json.load(handle)
+        written = {INFO_FILE, PREVIEW_FILE, CACHE_DIR, *content["shards"]}
+        if content.get("extra", {}).get("generator"):
+            written.add(PNG_DIR)
     except (OSError, ValueError, KeyError, TypeError):
         return f"it has no readable {INFO_FILE}"
     others = sorted(set(os.listdir(directory)) - written)
