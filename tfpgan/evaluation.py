@@ -18,7 +18,8 @@ must exclude the test fold.
 
 Every finished run writes ``OUTPUT/runs/REGIME/foldK/result.json`` atomically, with the settings it
 was made with; a later call skips finished runs (and refuses ones made with other settings), so an
-interrupted evaluation resumes where it stopped and regimes or folds can be added later.
+interrupted evaluation resumes where it stopped and regimes or folds can be added later. Folds can also
+be evaluated by separate processes (hosts) into one folder; ``merge_report`` then reports every finished one.
 """
 
 from __future__ import annotations
@@ -83,8 +84,9 @@ def check_leakage(synthetic: DatasetInfo, where: str, real: DatasetInfo, test_fo
         raise LeakageError(f"the real dataset {real.name!r} has no fingerprint; rebuild it with tools.build_dataset")
     if generator["dataset_fingerprint"] != real.fingerprint:
         raise LeakageError(
-            f"{where}: its generator was trained on another dataset (fingerprint "
-            f"{str(generator['dataset_fingerprint'])[:12]}..., this dataset has {real.fingerprint[:12]}...)"
+            f"{where}: its generator was trained on another dataset, {generator.get('dataset', '(path not recorded)')} "
+            f"(fingerprint {str(generator['dataset_fingerprint'])[:12]}..., this dataset {real.name!r} has "
+            f"{real.fingerprint[:12]}...)"
         )
     if test_fold in trained_on:
         raise LeakageError(
@@ -302,12 +304,11 @@ def _run_fold(options: EvaluationOptions, real: DatasetInfo, fold: int, regimes:
         keras.backend.clear_session()
 
 
-def run_evaluation(options: EvaluationOptions) -> dict[str, Any]:
-    """Train and test every (regime, fold) not yet finished, then (re)write the report.
+def train_runs(options: EvaluationOptions) -> tuple[DatasetInfo, list[int]]:
+    """Train and test every (regime, fold) of ``options.folds`` not yet finished; returns (dataset, folds).
 
     Everything that can be checked (dataset, folds, synthetic sets and their leakage, classifier,
     report folder, settings of finished runs) is checked before the first training starts.
-    Returns the report (the content of report.json).
     """
     real = read_info(options.dataset)
     folds = check_folds(real, options.folds, options.dataset)
@@ -330,6 +331,40 @@ def run_evaluation(options: EvaluationOptions) -> dict[str, Any]:
     for fold in pending_folds:
         regimes = [regime for regime in options.regimes if (regime, fold) not in finished]
         _run_fold(options, real, fold, regimes, real_folds, synthetic_sets.get(fold), expected)
-    results = {regime: [_read_result(options.output, regime, fold) for fold in folds]
-               for regime in options.regimes}
-    return report.write_report(options.output, results, real.classes, _report_settings(options, real))
+    return real, list(folds)
+
+
+def _write_report(options: EvaluationOptions, real: DatasetInfo, folds: Sequence[int],
+                  missing: Sequence[int] = ()) -> dict[str, Any]:
+    results = {regime: [_read_result(options.output, regime, fold) for fold in folds] for regime in options.regimes}
+    return report.write_report(options.output, results, real.classes, _report_settings(options, real), missing)
+
+
+def run_evaluation(options: EvaluationOptions) -> dict[str, Any]:
+    """Train and test every (regime, fold) not yet finished (``train_runs``), then (re)write the report of
+    ``options.folds``. Returns the report (the content of report.json)."""
+    real, folds = train_runs(options)
+    return _write_report(options, real, folds)
+
+
+def _fold_finished(options: EvaluationOptions, real: DatasetInfo, fold: int) -> bool:
+    """Whether every regime of test fold ``fold`` has a result made with the expected settings."""
+    synthetic = None
+    if any(uses_synthetic(regime) for regime in options.regimes):
+        directory = synthetic_dir(options.synthetic, fold)
+        if not os.path.isdir(directory):
+            return False
+        synthetic = read_info(directory)
+    expected = {(regime, fold): run_settings(options, real, regime, synthetic) for regime in options.regimes}
+    return len(_finished_runs(options.output, expected)) == len(expected)
+
+
+def merge_report(options: EvaluationOptions) -> dict[str, Any]:
+    """(Re)write the report of every fold of the dataset whose regimes have all finished (runs made on other
+    hosts included); report.json's ``missing_folds`` lists the others. Trains nothing."""
+    real = read_info(options.dataset)
+    folds = range(real.folds)
+    finished = [fold for fold in folds if _fold_finished(options, real, fold)]
+    if not finished:
+        raise TfpganError(f"{options.output}: no fold has finished all of its evaluation runs yet: nothing to report")
+    return _write_report(options, real, finished, [fold for fold in folds if fold not in finished])

@@ -4,10 +4,17 @@ images, audit them; then evaluate the classifier under every regime and write on
 OUTPUT/dataset (built unless --dataset names an existing one), OUTPUT/gan/foldK (GAN runs with exports),
 OUTPUT/synthetic/foldK, OUTPUT/quality/foldK, OUTPUT/evaluation and OUTPUT/report.md. Every step that finished
 is skipped when the experiment runs again, and an interrupted GAN run resumes from its checkpoint.
+
+Folds can run on several hosts at once into one shared OUTPUT (--folds=K on each): each writes only its folds'
+files, the dataset is built once (under OUTPUT/.lock; the others wait and reuse it), and every run ends by merging
+the report of all finished folds under the same lock, so the last one to finish reports them all;
+--report_only merges again at any time and names the folds still missing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -19,10 +26,12 @@ from tfpgan.atomic import write_text
 from tfpgan.data.dataset_info import DatasetInfo, read_info
 from tfpgan.data.pipeline import check_folds
 from tfpgan.errors import TfpganError
-from tfpgan.options import BuildOptions, ExperimentOptions, TrainOptions
+from tfpgan.options import BuildOptions, EvaluationOptions, ExperimentOptions, TrainOptions
 from tfpgan.training.schedule import build_phases, describe_schedule
 
 logger = logging.getLogger(__name__)
+
+LOCK_FILE = ".lock"  # in OUTPUT: held while the dataset is built and while the report is merged
 
 
 def gan_options(options: ExperimentOptions, dataset: str, fold: int) -> TrainOptions:
@@ -42,28 +51,47 @@ def describe(options: ExperimentOptions) -> str:
             "global batch = batch/replica x replicas; kimg counts global images")
 
 
+@contextlib.contextmanager
+def locked(options: ExperimentOptions):
+    """Hold the exclusive lock OUTPUT/.lock for the block: runs on other hosts sharing OUTPUT wait for it."""
+    with open(os.path.join(options.output, LOCK_FILE), "a", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError as error:  # a file system without locks
+            logger.warning("cannot lock %s (%s): runs sharing this folder may race", handle.name, error)
+        yield
+
+
 def ensure_dataset(options: ExperimentOptions) -> DatasetInfo:
-    """The --dataset folder if it exists, else one built at --dataset or OUTPUT/dataset from --source."""
+    """The --dataset folder if it exists, else one built at --dataset or OUTPUT/dataset from --source (by one run:
+    others started at the same time wait for it, then reuse it)."""
     from tfpgan.data.build import build_dataset
     from tfpgan.data.sources import open_source
 
     path = options.dataset_dir
-    if os.path.exists(path):
-        logger.info("dataset: reusing %s", path)
-        return read_info(path)
-    logger.info("dataset: building %s from %s", path, options.source)
-    build = BuildOptions(resolution=options.dataset_resolution, folds=options.dataset_folds, seed=options.train.seed)
-    return build_dataset(open_source(options.source), path, build)
+    with locked(options):
+        if os.path.exists(path):
+            logger.info("dataset: reusing %s", path)
+            return read_info(path)
+        logger.info("dataset: building %s from %s", path, options.source)
+        build = BuildOptions(resolution=options.dataset_resolution, folds=options.dataset_folds,
+                             seed=options.train.seed)
+        return build_dataset(open_source(options.source), path, build)
 
 
-def run_fold(options: ExperimentOptions, info: DatasetInfo, fold: int) -> None:
-    """GAN -> export -> synthetic set -> quality audit for one held-out fold; each finished step skipped."""
+def run_fold(options: ExperimentOptions, info: DatasetInfo, fold: int, strategy=None) -> None:
+    """GAN -> export -> synthetic set -> quality audit for one held-out fold; each finished step skipped.
+
+    strategy: the GAN's (see run_experiment); a multi-worker strategy's other workers only train the GAN.
+    """
     from tfpgan import quality, quality_report, synthesis
-    from tfpgan.training.trainer import train_until_stopped
+    from tfpgan.training.trainer import is_chief, train_until_stopped
 
     dataset = options.dataset_dir
     logger.info("fold %d: GAN training in %s", fold, gan_options(options, dataset, fold).logdir)
-    summary = train_until_stopped(gan_options(options, dataset, fold))
+    summary = train_until_stopped(gan_options(options, dataset, fold), strategy)
+    if not is_chief(strategy):
+        return
     synthetic = run_folder.fold_dir(options.output, run_folder.SYNTHETIC_DIR, fold)
     if os.path.exists(synthetic):
         logger.info("fold %d: synthetic set %s exists, skipped", fold, synthetic)
@@ -139,13 +167,37 @@ def write_summary(options: ExperimentOptions, folds: list[int]) -> str:
     return path
 
 
-def run_experiment(options: ExperimentOptions) -> tuple[dict, str]:
-    """Every step of the experiment (resuming finished ones); returns the evaluation report and OUTPUT/report.md.
+def evaluation_options(options: ExperimentOptions) -> EvaluationOptions:
+    """The evaluation of the experiment's folds: real dataset, OUTPUT/evaluation, the folds' synthetic sets."""
+    return options.evaluation.replace(
+        dataset=options.dataset_dir, output=os.path.join(options.output, run_folder.EVALUATION_DIR),
+        synthetic=run_folder.fold_dir(options.output, run_folder.SYNTHETIC_DIR, run_folder.FOLD_PLACEHOLDER),
+        overwrite=False)
 
+
+def merge(options: ExperimentOptions) -> tuple[dict, str]:
+    """The evaluation report and OUTPUT/report.md of every finished fold (report["missing_folds"]: the others)."""
+    from tfpgan.evaluation import merge_report
+
+    with locked(options):
+        report = merge_report(evaluation_options(options))
+        return report, write_summary(options, report["folds"])
+
+
+def run_experiment(options: ExperimentOptions, strategy=None) -> tuple[dict, str] | None:
+    """Every step of the experiment's folds (resuming finished ones), then the merged report of every finished
+    fold; returns it and OUTPUT/report.md (None on a multi-worker strategy's other workers, which only train).
+
+    strategy: the GANs' tf.distribute strategy, made first thing in the process (default: from --strategy).
     Raises TrainingInterrupted when a GAN run is stopped by SIGINT/SIGTERM (after its checkpoint).
     """
-    from tfpgan.evaluation import run_evaluation
+    from tfpgan.evaluation import train_runs
+    from tfpgan.training.trainer import is_chief
 
+    if options.report_only:
+        if not os.path.isdir(options.output):
+            raise TfpganError(f"{options.output}: no such experiment folder, nothing to report")
+        return merge(options)
     os.makedirs(options.output, exist_ok=True)
     info = ensure_dataset(options)
     if options.train.resolution not in (0, info.resolution):
@@ -153,12 +205,9 @@ def run_experiment(options: ExperimentOptions) -> tuple[dict, str]:
                           f"from the dataset's {info.resolution}: the synthetic images must match the classifier's "
                           f"input; pass --resolution={info.resolution} after the --flagfile, or build the dataset at "
                           f"--dataset_resolution={options.train.resolution}")
-    folds = list(check_folds(info, options.evaluation.folds, options.dataset_dir))
-    for fold in folds:
-        run_fold(options, info, fold)
-    evaluation = options.evaluation.replace(
-        dataset=options.dataset_dir, output=os.path.join(options.output, run_folder.EVALUATION_DIR),
-        synthetic=run_folder.fold_dir(options.output, run_folder.SYNTHETIC_DIR, run_folder.FOLD_PLACEHOLDER),
-        overwrite=False)
-    report = run_evaluation(evaluation)
-    return report, write_summary(options, folds)
+    for fold in check_folds(info, options.evaluation.folds, options.dataset_dir):
+        run_fold(options, info, fold, strategy)
+    if not is_chief(strategy):
+        return None
+    train_runs(evaluation_options(options))
+    return merge(options)

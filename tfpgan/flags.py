@@ -40,7 +40,7 @@ KEY_FLAGS = {
     "export": ("logdir", "checkpoint"),
     "benchmark": ("what", "seconds"),
     "experiment": ("output", "dataset", "source", "dataset_resolution", "folds", "regimes", "synthesis_count",
-                   "kimg_per_phase", "classifier_epochs", "deterministic", "dry_run"),
+                   "kimg_per_phase", "classifier_epochs", "deterministic", "report_only", "dry_run"),
 }
 
 

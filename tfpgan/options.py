@@ -619,10 +619,15 @@ class ExperimentOptions(Options):
     evaluation: EvaluationOptions = option(factory=_evaluation_template,
                                            skip=("dataset", "output", "synthetic", "overwrite"))
     audit: QualityOptions = option(factory=QualityOptions)
+    report_only: bool = option(False, "Train nothing: merge the report (OUTPUT/evaluation/report.*, OUTPUT/report.md) "
+                               "of every finished fold, e.g. of folds run on several hosts with --folds=K, and name "
+                               "the folds still missing.")
 
     def check(self) -> None:
         if os.path.isfile(self.output):
             fail("output", f"must be a folder path, not a file, got {self.output!r}")
+        if self.report_only and self.evaluation.folds is not None:
+            fail("report_only", f"merges every finished fold: drop --folds={format_folds(self.evaluation.folds)}")
 
     @property
     def dataset_dir(self) -> str:

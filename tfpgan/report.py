@@ -104,12 +104,13 @@ def compare(treatment: Sequence[Mapping[str, Any]], baseline: Sequence[Mapping[s
 
 
 def build_report(results: Mapping[str, Sequence[Mapping[str, Any]]], class_names: Sequence[str],
-                 settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The content of report.json (see the module docstring)."""
+                 settings: Mapping[str, Any], missing_folds: Sequence[int] = ()) -> dict[str, Any]:
+    """The content of report.json (see the module docstring); missing_folds: test folds not finished yet."""
     folds = sorted({r["fold"] for regime_results in results.values() for r in regime_results})
     return {
         "class_names": list(class_names),
         "folds": folds,
+        "missing_folds": sorted(missing_folds),
         "note": AVERAGING_NOTE.format(folds=len(folds)),
         "settings": dict(settings),
         "regimes": {regime: regime_report(regime_results, class_names) for regime, regime_results in results.items()},
@@ -175,10 +176,19 @@ def _comparisons_markdown(report: Mapping[str, Any]) -> list[str]:
                     f"{MCNEMAR_EXACT_BELOW} discordant pairs)."]
 
 
+def _missing_markdown(report: Mapping[str, Any]) -> list[str]:
+    missing = report["missing_folds"]
+    if not missing:
+        return []
+    return [f"**Incomplete:** test fold(s) {', '.join(map(str, missing))} have not finished yet and are left out; "
+            "write the report again once they have.", ""]
+
+
 def _markdown(report: Mapping[str, Any]) -> str:
     lines = ["# Classifier evaluation", "",
              f"{len(report['folds'])}-fold cross-validation (test folds {', '.join(map(str, report['folds']))}); "
-             f"classes: {', '.join(report['class_names'])}.", "", "## Results", "", format_table(report),
+             f"classes: {', '.join(report['class_names'])}.", "", *_missing_markdown(report), "## Results", "",
+             format_table(report),
              "## Comparisons", "", *_comparisons_markdown(report), "", "## Figures (pooled over folds)", ""]
     for regime, names in report["figures"].items():
         lines += [f"### {regime}", "", f"![Confusion matrix, {regime}]({names['confusion']}) "
@@ -220,9 +230,9 @@ def save_roc_figure(path: str, y_true: np.ndarray, y_prob: np.ndarray, class_nam
 
 
 def write_report(output_dir: str, results: Mapping[str, Sequence[Mapping[str, Any]]], class_names: Sequence[str],
-                 settings: Mapping[str, Any]) -> dict[str, Any]:
+                 settings: Mapping[str, Any], missing_folds: Sequence[int] = ()) -> dict[str, Any]:
     """Write the figures, report.md and report.json into ``output_dir``; return the report."""
-    report = build_report(results, class_names, settings)
+    report = build_report(results, class_names, settings, missing_folds)
     for regime, regime_results in results.items():
         pooled = report["regimes"][regime]["pooled"]
         title = f"{regime}: {len(regime_results)} folds pooled, n = {pooled['n']}"

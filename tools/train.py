@@ -5,6 +5,7 @@
 
 Kill it at any moment (Ctrl-C / SIGTERM saves a checkpoint) and run the same command to continue.
 Watch it with: tensorboard --logdir runs/quickstart --host 127.0.0.1 --port 6006
+Several hosts: the same command with --strategy=multi_worker on each, with TF_CONFIG or under srun (BUILD.md).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ def main(argv: list[str]) -> int:
         print(options.to_json() + describe_schedule(phases, options.batch_per_resolution))
         print("global batch = batch/replica x replicas; kimg counts global images")
         return 0
-    determinism.configure(options.deterministic, options.seed)
-    from tfpgan.training.trainer import TrainingInterrupted, train_until_stopped  # TensorFlow loads here
+    determinism.configure(options.deterministic, options.seed)  # configures TensorFlow without starting it
+    from tfpgan.training.trainer import TrainingInterrupted, make_strategy, train_until_stopped  # TensorFlow loads
 
+    strategy = make_strategy(options.strategy)  # before any other TensorFlow call (multi_worker needs it)
     try:
-        summary = train_until_stopped(options)
+        summary = train_until_stopped(options, strategy)
     except TrainingInterrupted as stopped:
         print(stopped, file=sys.stderr)
         return 130

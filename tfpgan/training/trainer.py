@@ -41,15 +41,53 @@ class TrainingDiverged(TfpganError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
+SLURM_PORT = 8888  # a SLURM task listens on SLURM_PORT + its index on its node
+
+
 def make_strategy(name: str) -> tf.distribute.Strategy:
-    """auto: MirroredStrategy over all GPUs when there are several, else the default strategy."""
-    gpus = tf.config.list_logical_devices("GPU")
+    """The --strategy. Create it before any other TensorFlow call: multi_worker configures the runtime, which
+    fails once anything (even listing devices) has started it.
+
+    auto: MirroredStrategy over all GPUs when there are several, else the default strategy.
+    """
     if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=cluster_resolver())
+    gpus = tf.config.list_logical_devices("GPU")
     if name == "mirrored" or (name == "auto" and len(gpus) > 1):
         devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices)
     return tf.distribute.get_strategy()
+
+
+def cluster_resolver() -> tf.distribute.cluster_resolver.ClusterResolver:
+    """The workers of --strategy=multi_worker: from TF_CONFIG when set, else from the SLURM job step (srun)."""
+    if "TF_CONFIG" in os.environ:
+        return tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    if "SLURM_STEP_NUM_TASKS" in os.environ:
+        return _slurm_resolver()
+    raise TfpganError("--strategy=multi_worker needs its cluster: set TF_CONFIG on every host, or start the workers "
+                      "with srun inside a SLURM allocation (see BUILD.md)")
+
+
+def _slurm_resolver() -> tf.distribute.cluster_resolver.ClusterResolver:
+    """One worker per SLURM task, on port SLURM_PORT + its index on its node, with the GPUs SLURM let it see."""
+    tasks = int(os.environ["SLURM_STEP_NUM_TASKS"])
+    try:  # GPUs are SLURM's business: gpus_per_node/task only make the resolver give every task of a node a port
+        slurm = tf.distribute.cluster_resolver.SlurmClusterResolver(
+            port_base=SLURM_PORT, gpus_per_node=tasks, gpus_per_task=1, auto_set_gpu=False)
+        cluster = slurm.cluster_spec()
+    except (RuntimeError, ValueError) as error:
+        raise TfpganError(f"cannot read the SLURM job step's cluster: {error}") from None
+    gpus = len(tf.config.list_physical_devices("GPU"))  # physical devices: the runtime stays unstarted
+    return tf.distribute.cluster_resolver.SimpleClusterResolver(
+        cluster, task_type=slurm.task_type, task_id=slurm.task_id, num_accelerators={"GPU": gpus}, rpc_layer="grpc")
+
+
+def is_chief(strategy: tf.distribute.Strategy | None) -> bool:
+    """Whether this process writes the run's files: always, but under multi_worker only worker 0 (or the chief)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return resolver is None or not resolver.task_type or resolver.task_type == "chief" or (
+        resolver.task_type == "worker" and resolver.task_id == 0)
 
 
 def train_folds(num_folds: int, test_fold: int) -> list[int]:
@@ -70,6 +108,7 @@ class Trainer:
         self.total_kimg = self.phases[-1].end_kimg
         self.strategy = strategy or make_strategy(config.strategy)
         self.replicas = self.strategy.num_replicas_in_sync
+        self.is_chief = is_chief(self.strategy)
         for phase in self.phases:
             self._check_batch(phase.resolution)
         if config.mixed_precision:
@@ -84,7 +123,7 @@ class Trainer:
             images_seen=self.images_seen, step=self.step, phase=self.phase_index)
         self.manager = tf.train.CheckpointManager(self.checkpoint, self._checkpoint_dir(),
                                                   max_to_keep=config.keep_checkpoints)
-        self.is_chief = self._is_chief()
+        self._stop_vote = self._make_stop_vote()
 
     # --- construction -------------------------------------------------------------------------------------
 
@@ -133,17 +172,24 @@ class Trainer:
         return keras.optimizers.LossScaleOptimizer(optimizer, name=f"{name}_scaled") if c.mixed_precision \
             else optimizer
 
-    def _is_chief(self) -> bool:
-        resolver = getattr(self.strategy, "cluster_resolver", None)
-        return resolver is None or not resolver.task_type or resolver.task_type == "chief" or (
-            resolver.task_type == "worker" and resolver.task_id == 0)
-
     def _checkpoint_dir(self) -> str:
-        directory = os.path.join(self.config.logdir, run_folder.CHECKPOINTS_DIR)
-        if not self._is_chief():  # other workers write throw-away copies (the save is collective)
-            task = str(self.strategy.cluster_resolver.task_id)
-            directory = os.path.join(self.config.logdir, run_folder.WORKERS_DIR, task)
-        return directory
+        if self.is_chief:
+            return os.path.join(self.config.logdir, run_folder.CHECKPOINTS_DIR)
+        # other workers write throw-away copies (the save is collective) and restore the chief's checkpoints
+        return os.path.join(self.config.logdir, run_folder.WORKERS_DIR, str(self.strategy.cluster_resolver.task_id))
+
+    def _make_stop_vote(self) -> Callable[[bool], bool]:
+        """(this worker was asked to stop) -> whether any worker was: under multi_worker an all-reduce, so that
+        every worker stops after the same step and takes part in the collective save."""
+        if not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return bool
+
+        @tf.function
+        def votes(requested):
+            per_replica = self.strategy.run(lambda: requested)
+            return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+        return lambda requested: bool(votes(tf.constant(float(requested))) > 0)
 
     # --- the compiled step --------------------------------------------------------------------------------
 
@@ -266,8 +312,8 @@ class Trainer:
             network.fade.alpha.assign(alpha)
 
     def restore(self) -> bool:
-        """Restore the latest checkpoint if any; True when resumed."""
-        latest = self.manager.latest_checkpoint
+        """Restore the chief's latest checkpoint if any (every worker resumes from the same one); True when resumed."""
+        latest = tf.train.latest_checkpoint(os.path.join(self.config.logdir, run_folder.CHECKPOINTS_DIR))
         if latest is None:
             return False
         self.checkpoint.restore(latest).assert_existing_objects_matched()
@@ -323,7 +369,7 @@ class Trainer:
     def train(self, should_stop: Callable[[], bool] = lambda: False) -> dict:
         """Train to the end of the schedule (resuming from the latest checkpoint), export, return a summary.
 
-        Raises TrainingInterrupted when `should_stop()` turns true (after saving a checkpoint) and
+        Raises TrainingInterrupted when `should_stop()` turns true, on any worker (after saving a checkpoint), and
         TrainingDiverged on a non-finite loss (without saving).
         """
         c = self.config
@@ -420,7 +466,7 @@ class Trainer:
                 if kimg >= next_checkpoint:
                     self.save()
                     next_checkpoint = self._next(c.checkpoint_every_kimg)
-                if should_stop():
+                if self._stop_vote(should_stop()):
                     path = self.save()
                     writer.flush()
                     raise TrainingInterrupted(f"interrupted at kimg {kimg:.1f} ({phase.describe(kimg)}); checkpoint "
@@ -504,8 +550,11 @@ def export_checkpoint(logdir: str, checkpoint: str | None = None) -> tuple[str, 
     return trainer.export(), trainer.metadata()
 
 
-def train_until_stopped(options: TrainOptions) -> dict:
-    """Train with SIGINT/SIGTERM turned into a checkpoint and TrainingInterrupted; returns the trainer's summary."""
-    trainer = Trainer(options)
+def train_until_stopped(options: TrainOptions, strategy: tf.distribute.Strategy | None = None) -> dict:
+    """Train with SIGINT/SIGTERM turned into a checkpoint and TrainingInterrupted; returns the trainer's summary.
+
+    strategy: made with make_strategy first thing in the process (default: made here from options.strategy).
+    """
+    trainer = Trainer(options, strategy)
     with StopRequest().installed() as stop:
         return trainer.train(should_stop=stop)
