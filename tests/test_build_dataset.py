@@ -408,3 +408,18 @@ def test_cli_errors_are_one_line_without_traceback(cli_runs, flag):
     errors = [line for line in stderr.splitlines() if line.startswith(("error:", "FATAL"))]
     assert len(errors) == 1 and CLI_ERRORS[flag] in errors[0], stderr
     assert not os.path.exists(tmp / "bad")
+
+
+def test_the_same_source_builds_the_same_fingerprint_in_every_process(tmp_path):
+    """Shards are byte-identical across processes (protobuf map order would otherwise follow the hash seed)."""
+    datagen.write_folder_source(str(tmp_path / "source"), {"a": 3, "b": 3})
+    fingerprints = []
+    for seed in ("1", "2"):
+        output = tmp_path / f"out{seed}"
+        command = [sys.executable, "-m", "tools.build_dataset", f"--source=folder:{tmp_path / 'source'}",
+                   f"--output={output}", "--resolution=8", "--folds=2"]
+        completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120,
+                                   env={**os.environ, "PYTHONHASHSEED": seed})
+        assert completed.returncode == 0, completed.stderr[-2000:]
+        fingerprints.append(read_info(str(output)).fingerprint)
+    assert fingerprints[0] == fingerprints[1]

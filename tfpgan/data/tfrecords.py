@@ -36,7 +36,7 @@ def encode_example(pixels: np.ndarray, label: int, fold: int, example_id: str, g
         "group": _bytes(group.encode("utf-8")),
         "attributes": _bytes(json.dumps(attributes or {}, sort_keys=True).encode("utf-8")),
     }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString(deterministic=True)
 
 
 def parse_examples(serialized: tf.Tensor, resolution: int, channels: int) -> dict:
