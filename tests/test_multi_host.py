@@ -12,11 +12,12 @@ import time
 
 import pytest
 from absl import flags
-from test_experiment import REPO, TINY_EXPERIMENT, run_experiment, write_patterned_source
 
 from tfpgan import flags as tfpgan_flags
 from tfpgan.experiment import merge
 from tfpgan.options import REGIMES, ExperimentOptions, OptionsError
+
+from test_experiment import REPO, TINY_EXPERIMENT, run_experiment, write_patterned_source
 
 FOLDS = (0, 1)
 DEADLINE = 400  # seconds for both hosts together (about 75 s on 2 busy cores)

@@ -58,7 +58,7 @@ def labeled_grid(fakes: np.ndarray, reals: np.ndarray, class_names: Sequence[str
                  min_tile: int = 64) -> np.ndarray:
     """`image_grid` with a header naming both sides (`left`, `right`) and each row's class name."""
     grid = image_grid(fakes, reals, min_tile)
-    font = ImageFont.load_default()
+    font = ImageFont.load_default(size=13)
     row_height = grid.shape[0] // len(class_names)
     label_width = max(int(font.getlength(name)) for name in class_names) + 12
     header = 18
@@ -70,7 +70,7 @@ def labeled_grid(fakes: np.ndarray, reals: np.ndarray, class_names: Sequence[str
     draw.text((label_width + 2, 3), left, fill="black", font=font)
     draw.text((right_x, 3), right, fill="black", font=font)
     for row, name in enumerate(class_names):
-        draw.text((4, header + row * row_height + row_height // 2 - 6), name, fill="black", font=font)
+        draw.text((4, header + row * row_height + row_height // 2 - 7), name, fill="black", font=font)
     return np.asarray(canvas)
 
 
