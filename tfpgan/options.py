@@ -368,6 +368,30 @@ class ExportOptions(Options):
     checkpoint: str | None = option(None, "Checkpoint prefix to export (default: the latest).")
 
 
+def parse_resolution_list(text: str) -> tuple[int, ...]:
+    """'64,128' -> (64, 128); '' -> ()."""
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise OptionsError(f"expected resolutions like '64,128', got {text!r}") from None
+
+
+def parse_booleans(text: str) -> tuple[bool, ...]:
+    """'false,true' -> (False, True)."""
+    words = {"false": False, "0": False, "no": False, "true": True, "1": True, "yes": True}
+    parts = [part.strip().lower() for part in text.split(",")]
+    if not all(part in words for part in parts):
+        raise OptionsError(f"expected booleans like 'false,true', got {text!r}")
+    return tuple(words[part] for part in parts)
+
+
+def format_list(values: Sequence[Any]) -> str:
+    return ",".join(str(v).lower() if isinstance(v, bool) else str(v) for v in values)
+
+
+DISTINCT_BOOLEANS = Rule("one or two distinct booleans", lambda v: 0 < len(v) == len(set(v)))
+
+
 @dataclasses.dataclass(frozen=True)
 class BenchmarkOptions(Options):
     """What tools.benchmark measures."""
@@ -378,8 +402,18 @@ class BenchmarkOptions(Options):
                                                                                                   lambda v: v >= 0.5))
     train_flagfiles: tuple[str, ...] = option(("flags/quickstart.cfg", "flags/elpv64.cfg"),
                                               "Training flagfiles measured by --what=train.")
-    train_max_resolution: int = option(64, "--what=train measures the stable phases up to this resolution.",
-                                       rule=RESOLUTION)
+    resolutions: tuple[int, ...] = option(
+        (), "--what=train times the stable phases at these resolutions, e.g. '64,128' (a flagfile's target "
+        "resolution is raised to the largest); empty: every stable phase of each flagfile.",
+        rule=Rule(f"distinct powers of two in {MIN_RESOLUTION}..{MAX_RESOLUTION}",
+                  lambda v: len(set(v)) == len(v) and all(valid_resolution(r) for r in v)),
+        parse=parse_resolution_list, format=format_list)
+    mixed_precision: tuple[bool, ...] = option((False,), "--what=train measures each of these --mixed_precision "
+                                               "settings, e.g. 'false,true'.", rule=DISTINCT_BOOLEANS,
+                                               parse=parse_booleans, format=format_list)
+    jit_compile: tuple[bool, ...] = option((False, True), "--what=train measures each of these --jit_compile "
+                                           "settings, e.g. 'false,true'.", rule=DISTINCT_BOOLEANS,
+                                           parse=parse_booleans, format=format_list)
 
 
 # --- classifier evaluation ----------------------------------------------------------------------------------------

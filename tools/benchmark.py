@@ -1,9 +1,13 @@
 """Benchmarks that print JSON: --what=pipeline (tf.data throughput), --what=train (GAN step speed),
---what=metrics (SWD/KID cost). Speed targets are measured here, never in tests.
+--what=metrics (SWD/KID cost). Speed targets are measured here, never in tests. --what=train also prints FLOPs per
+trained image, the achieved FLOP/s and their ratio to the device's measured peak (BUILD.md, "Measuring a GPU").
 
   python -m tools.benchmark --what=pipeline
+  python -m tools.benchmark --what=train --train_flagfiles=flags/elpv64.cfg --resolutions=64,128
+      --mixed_precision=false,true --jit_compile=false,true --seconds=5    (one line: a GPU in a few minutes)
 """
 
+import itertools
 import json
 import logging
 import os
@@ -66,33 +70,101 @@ def benchmark_pipeline(options: BenchmarkOptions) -> dict:
 
 
 def benchmark_train(options: BenchmarkOptions) -> dict:
-    """Training images/s per resolution (G+D steps with gradient penalty) for the quickstart and 64x64 configs,
-    with and without XLA; the step is compiled and warmed up before timing."""
-    import tensorflow as tf
-
+    """Training images/s per flagfile, mixed precision, XLA and stable resolution (G+D steps with gradient penalty;
+    compiled and warmed up before timing), with FLOPs per image, achieved FLOP/s and the ratio to the measured peak."""
     from tfpgan.data.build import build_dataset
     from tfpgan.data.sources import open_source
     from tfpgan.options import BuildOptions
+    from tfpgan.training import flops
+
+    results, peaks = [], {}
+    stored = max((64, *options.resolutions))
+    with tempfile.TemporaryDirectory() as scratch:
+        dataset = os.path.join(scratch, f"elpv{stored}")
+        build_dataset(open_source("elpv"), dataset, BuildOptions(resolution=stored, folds=3))
+        for flagfile in options.train_flagfiles:
+            config = _train_config(flagfile, options.resolutions, dataset=dataset, export=False,
+                                   logdir=os.path.join(scratch, "run"))
+            per_image = {}
+            for mixed, jit in itertools.product(options.mixed_precision, options.jit_compile):
+                rows = _time_configuration(config.replace(mixed_precision=mixed, jit_compile=jit), options,
+                                           per_image, peaks)
+                results += [{"config": flagfile, **row} for row in rows]
+    return {"what": "train", "data": f"elpv at {stored}x{stored}, stable phases, one device",
+            "flops_method": flops.METHOD,
+            "peaks": [{"op": op, "dtype": dtype, "tflop_per_s": _significant(value / 1e12)}
+                      for (op, dtype), value in peaks.items()],
+            "results": results}
+
+
+def _train_config(flagfile: str, resolutions: tuple[int, ...], **overrides):
+    """The flagfile's TrainOptions, its schedule stretched to cover the --resolutions."""
+    config = tfpgan_flags.train_options_from_flagfile(flagfile, **overrides)
+    if resolutions:
+        config = config.replace(start_resolution=min(config.start_resolution, *resolutions),
+                                resolution=max(config.resolution, *resolutions))
+    return config
+
+
+def _time_configuration(config, options: BenchmarkOptions, per_image: dict, peaks: dict) -> list[dict]:
+    """One row per timed stable phase of one training configuration (the global dtype policy restored after)."""
+    import keras
+    import tensorflow as tf
+
     from tfpgan.training.trainer import Trainer
 
-    results = []
-    with tempfile.TemporaryDirectory() as scratch:
-        dataset = os.path.join(scratch, "elpv64")
-        build_dataset(open_source("elpv"), dataset, BuildOptions(resolution=64, folds=3))
-        for flagfile in options.train_flagfiles:
-            for jit in (False, True):
-                config = tfpgan_flags.train_options_from_flagfile(
-                    flagfile, dataset=dataset, jit_compile=jit, export=False,
-                    logdir=os.path.join(scratch, f"run{len(results)}"))
-                trainer = Trainer(config, strategy=tf.distribute.get_strategy())
-                stable = [p for p in trainer.phases if not p.fading and p.resolution <= options.train_max_resolution]
-                for phase in stable:
-                    run, batch = trainer.phase_runner(phase)
-                    steps_per_s = rate(_StepIterator(run), 1, options.seconds, warmup=2)
-                    results.append({"config": flagfile, "jit_compile": jit, "resolution": phase.resolution,
-                                    "global_batch": batch, "img_per_s": round(steps_per_s * batch, 1)})
-                    logger.info("%s", results[-1])
-    return {"what": "train", "data": "elpv at 64x64, stable phases", "results": results}
+    trainer = Trainer(config, strategy=tf.distribute.get_strategy())
+    try:
+        phases = [p for p in trainer.phases
+                  if not p.fading and (not options.resolutions or p.resolution in options.resolutions)]
+        peak = _peak(trainer, [p.resolution for p in phases], options.seconds, peaks)
+        return [_time_phase(trainer, phase, options.seconds, per_image, peak) for phase in phases]
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")  # the Trainer set mixed_float16 globally
+
+
+def _time_phase(trainer, phase, seconds: float, per_image: dict, peak: float) -> dict:
+    """img/s of a stable phase, its FLOPs per image (cached in `per_image` by resolution), achieved/peak FLOP/s."""
+    from tfpgan.training import flops
+
+    run, batch = trainer.phase_runner(phase)
+    img_per_s = rate(_StepIterator(run), 1, seconds, warmup=2) * batch
+    if phase.resolution not in per_image:
+        per_image[phase.resolution] = flops.training_flops_per_image(trainer.generator, trainer.discriminator,
+                                                                     phase.resolution)
+    achieved = img_per_s * per_image[phase.resolution]
+    row = {"mixed_precision": trainer.config.mixed_precision, "jit_compile": trainer.config.jit_compile,
+           "resolution": phase.resolution, "global_batch": batch, "img_per_s": round(img_per_s, 1),
+           "gflop_per_image": _significant(per_image[phase.resolution] / 1e9),
+           "achieved_tflop_per_s": _significant(achieved / 1e12), "peak_tflop_per_s": _significant(peak / 1e12),
+           "achieved_over_peak": _significant(achieved / peak)}
+    logger.info("%s", row)
+    return row
+
+
+def _peak(trainer, resolutions: list[int], seconds: float, peaks: dict) -> float:
+    """The higher FLOP/s of a large matmul and of the model's widest 3x3 convolution in the trainer's compute dtype;
+    each measured once and kept in `peaks` by (op, dtype)."""
+    import tensorflow as tf
+
+    from tfpgan.training import flops
+
+    dtype = "float16" if trainer.config.mixed_precision else "float32"
+    gpu = bool(tf.config.list_logical_devices("GPU"))
+    size, repeats = (4096, 10) if gpu else (2048, 1)  # a GPU call chains 10 ops to hide the launch latency
+    batch, resolution, channels = flops.widest_conv3x3(trainer.generator.features, trainer.batch_size, resolutions)
+    measures = {f"matmul {size}x{size}": lambda: flops.matmul_peak(size, dtype, seconds, repeats),
+                f"conv3x3 {batch}x{resolution}x{resolution}x{channels}->{channels}":
+                    lambda: flops.conv3x3_peak(batch, resolution, channels, dtype, seconds, repeats)}
+    for op, measure in measures.items():
+        if (op, dtype) not in peaks:
+            peaks[op, dtype] = measure()
+            logger.info("peak of %s in %s: %.3g TFLOP/s", op, dtype, peaks[op, dtype] / 1e12)
+    return max(peaks[op, dtype] for op in measures)
+
+
+def _significant(value: float, digits: int = 3) -> float:
+    return float(f"{value:.{digits}g}")
 
 
 class _StepIterator:
