@@ -62,10 +62,6 @@ def _exposed(options_class: type[Options], skip: Collection[str]):
             yield field, name
 
 
-def _nested(field: dataclasses.Field, default: Any) -> bool:
-    return isinstance(default, Options)
-
-
 def define_options_flags(options_class: type[Options], template: Options | None = None,
                          skip: Collection[str] = (), flag_values: flags.FlagValues = FLAGS) -> None:
     """One flag per exposed field of `options_class` (recursing into nested options), defaults from `template`.
@@ -74,7 +70,7 @@ def define_options_flags(options_class: type[Options], template: Options | None 
     """
     for field, name in _exposed(options_class, skip):
         default = _default(field, template)
-        if _nested(field, default):
+        if isinstance(default, Options):
             define_options_flags(type(default), default, field.metadata.get("skip", ()), flag_values)
             continue
         if name in flag_values:
@@ -110,7 +106,7 @@ def options_from_flags(options_class: type[Options], values: flags.FlagValues = 
         name, default = flag_name(field), _default(field, template)
         if field.name in overrides:
             fields[field.name] = overrides[field.name]
-        elif _nested(field, default):
+        elif isinstance(default, Options):
             fields[field.name] = options_from_flags(type(default), values, default, field.metadata.get("skip", ()))
         elif field.metadata.get("exposed", True) and name not in skip:
             fields[field.name] = _flag_value(field, name, values[name].value)
