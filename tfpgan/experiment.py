@@ -87,9 +87,9 @@ def run_fold(options: ExperimentOptions, info: DatasetInfo, fold: int, strategy=
     from tfpgan import quality, quality_report, synthesis
     from tfpgan.training.trainer import is_chief, train_until_stopped
 
-    dataset = options.dataset_dir
-    logger.info("fold %d: GAN training in %s", fold, gan_options(options, dataset, fold).logdir)
-    summary = train_until_stopped(gan_options(options, dataset, fold), strategy)
+    dataset, gan = options.dataset_dir, gan_options(options, options.dataset_dir, fold)
+    logger.info("fold %d: GAN training in %s", fold, gan.logdir)
+    summary = train_until_stopped(gan, strategy)
     if not is_chief(strategy):
         return
     synthetic = run_folder.fold_dir(options.output, run_folder.SYNTHETIC_DIR, fold)
@@ -98,7 +98,8 @@ def run_fold(options: ExperimentOptions, info: DatasetInfo, fold: int, strategy=
     else:
         synthesis.synthesize(summary["export"], synthetic, options.synthesis_mode, options.synthesis_count,
                              seed=options.train.seed + fold)
-    save_samples(options, info, fold, synthetic)
+    train_folds = info.training_folds(fold)
+    save_samples(options, info, train_folds, fold, synthetic)
     audit = run_folder.fold_dir(options.output, run_folder.QUALITY_DIR, fold)
     if not options.quality:
         return
@@ -111,16 +112,15 @@ def run_fold(options: ExperimentOptions, info: DatasetInfo, fold: int, strategy=
             len(images.ids), options.quality_max_images, replace=False))
         images = images.subset(keep)
         logger.info("fold %d: auditing a random sample of %d synthetic images", fold, len(keep))
-    train_folds = [f for f in range(info.folds) if f != fold]
     result = quality.measure_quality(dataset, train_folds, images, options.audit, f"dataset {synthetic}")
     quality_report.write_quality_report(result, audit)
 
 
-def save_samples(options: ExperimentOptions, info: DatasetInfo, fold: int, synthetic: str) -> None:
+def save_samples(options: ExperimentOptions, info: DatasetInfo, train_folds: list[int], fold: int,
+                 synthetic: str) -> None:
     """OUTPUT/samples/foldK.png: per class, synthetic images of fold K's generator beside real training images."""
     from tfpgan.training import summaries
 
-    train_folds = [f for f in range(info.folds) if f != fold]
     count = run_folder.SAMPLES_PER_CLASS
     fakes = summaries.to_uint8(summaries.class_samples(synthetic, None, count))
     reals = summaries.to_uint8(summaries.class_samples(options.dataset_dir, train_folds, count))

@@ -14,12 +14,14 @@ import sys
 
 from tfpgan import cli, determinism
 from tfpgan import flags as tfpgan_flags
+from tfpgan.data.dataset_info import read_info
 from tfpgan.training.schedule import describe_schedule, resolve
 
 
 def main(argv: list[str]) -> int:
     del argv
-    options, phases = resolve(tfpgan_flags.train_options_from_flags())
+    options = tfpgan_flags.train_options_from_flags()
+    options, phases = resolve(options, read_info(options.dataset))
     if tfpgan_flags.FLAGS.dry_run:
         print(options.to_json() + describe_schedule(phases, options.batch_per_resolution))
         print("global batch = batch/replica x replicas; kimg counts global images")

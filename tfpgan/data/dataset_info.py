@@ -7,7 +7,7 @@ import json
 import os
 import typing
 
-from tfpgan.errors import DataError
+from tfpgan.errors import DataError, TfpganError
 from tfpgan.options import valid_resolution
 from tfpgan.run_folder import PNG_DIR
 
@@ -48,6 +48,12 @@ class DatasetInfo:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    def training_folds(self, test_fold: int) -> list[int]:
+        """Every fold but `test_fold` (-1: every fold): what a GAN or classifier of that test fold trains on."""
+        if test_fold >= self.folds:
+            raise TfpganError(f"test_fold {test_fold} does not exist: the dataset has folds 0..{self.folds - 1}")
+        return [f for f in range(self.folds) if f != test_fold]
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=False) + "\n"

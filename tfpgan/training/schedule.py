@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tfpgan.data.dataset_info import read_info
+from tfpgan.data.dataset_info import DatasetInfo
 from tfpgan.errors import TfpganError
 from tfpgan.options import TrainOptions
 
@@ -84,9 +84,8 @@ def describe_schedule(phases: list[Phase], batch_per_resolution: dict) -> str:
     return "\n".join(lines)
 
 
-def resolve(options: TrainOptions) -> tuple[TrainOptions, list[Phase]]:
-    """The options with --resolution=0 replaced by the dataset's, and the phases they train (reads dataset.json)."""
-    info = read_info(options.dataset)
+def resolve(options: TrainOptions, info: DatasetInfo) -> tuple[TrainOptions, list[Phase]]:
+    """The options with --resolution=0 replaced by the dataset's (`info`), and the phases they train."""
     if not options.resolution:
         options = options.replace(resolution=info.resolution)
     if options.resolution > info.resolution:

@@ -90,21 +90,14 @@ def is_chief(strategy: tf.distribute.Strategy | None) -> bool:
         resolver.task_type == "worker" and resolver.task_id == 0)
 
 
-def train_folds(num_folds: int, test_fold: int) -> list[int]:
-    """The folds a GAN trains on: all but `test_fold` (-1 = all)."""
-    if test_fold >= num_folds:
-        raise TfpganError(f"test_fold {test_fold} does not exist: the dataset has folds 0..{num_folds - 1}")
-    return [f for f in range(num_folds) if f != test_fold]
-
-
 class Trainer:
     """Builds G, D, the EMA generator and both optimizers under a strategy; trains them along the schedule."""
 
     def __init__(self, config: TrainOptions, strategy: tf.distribute.Strategy | None = None):
         self.info = read_info(config.dataset)
-        config, self.phases = resolve(config)
+        config, self.phases = resolve(config, self.info)
         self.config = config
-        self.folds = train_folds(self.info.folds, config.test_fold)
+        self.folds = self.info.training_folds(config.test_fold)
         self.total_kimg = self.phases[-1].end_kimg
         self.strategy = strategy or make_strategy(config.strategy)
         self.replicas = self.strategy.num_replicas_in_sync
@@ -431,16 +424,14 @@ class Trainer:
             global_batch = self.batch_size(phase.resolution) * self.replicas
             step_fn = self._make_step(phase, global_batch)
             iterator = self._dataset(phase, int(self.step.numpy()))
-            tick_images, tick_time, traced = 0, time.monotonic(), False
+            tick_images, tick_time, tracing = 0, time.monotonic(), True
             while self.kimg < phase.end_kimg:
                 self.set_alpha(phase.alpha(self.kimg))
                 metrics = step_fn(iterator, self.step)
                 values = {k: float(v) for k, v in metrics.items()}
-                timed = traced  # the phase's first step traces the graph: it stays out of img/s and the ETA
-                if not traced:
-                    traced, untimed = True, time.monotonic() - tick_time
-                    tick_time += untimed
-                    started_time += untimed
+                if tracing:  # the phase's first step traces the graph: it stays out of img/s and the ETA
+                    untimed = time.monotonic() - tick_time
+                    tick_time, started_time = tick_time + untimed, started_time + untimed
                     started_kimg += global_batch / 1000
                 if not all(math.isfinite(v) for v in values.values()):
                     bad = ", ".join(k for k, v in values.items() if not math.isfinite(v))
@@ -450,7 +441,8 @@ class Trainer:
                         "Try a lower --learning_rate.")
                 self.step.assign_add(1)
                 self.images_seen.assign_add(global_batch)
-                tick_images += global_batch if timed else 0
+                tick_images += 0 if tracing else global_batch
+                tracing = False
                 kimg = self.kimg
                 if kimg >= next_tick or kimg >= self.total_kimg:
                     rate = tick_images / max(time.monotonic() - tick_time, 1e-9)
