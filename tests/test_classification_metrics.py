@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from sklearn import metrics as sk_metrics
 
 from tfpgan.metrics import classification
 
@@ -55,13 +56,17 @@ def test_macro_and_micro_averages(result):
     assert result["micro"]["specificity"] == pytest.approx(34 / 40)
 
 
-def test_micro_identities_for_three_classes():
-    rng = np.random.default_rng(0)
-    y_true = rng.integers(0, 3, size=200)
-    y_prob = rng.dirichlet(np.ones(3), size=200)
-    result = classification.classification_metrics(y_true, y_prob, NAMES)
-    assert result["micro"]["sensitivity"] == pytest.approx(result["accuracy"])
-    assert result["micro"]["specificity"] == pytest.approx((1 + result["micro"]["sensitivity"]) / 2)
+@pytest.mark.parametrize("num_classes", [3, 4])
+def test_micro_values_are_accuracy_and_a_function_of_it(num_classes):
+    rng = np.random.default_rng(num_classes)
+    y_true = rng.integers(0, num_classes, size=200)
+    y_prob = rng.dirichlet(np.ones(num_classes), size=200)
+    result = classification.classification_metrics(y_true, y_prob, [f"c{k}" for k in range(num_classes)])
+    accuracy = np.mean(y_prob.argmax(axis=1) == y_true)  # counted here, not taken from the result
+    assert 0.15 < accuracy < 0.6
+    assert result["micro"]["sensitivity"] == pytest.approx(accuracy)
+    # Every wrong prediction is one false positive among (K - 1) N negatives.
+    assert result["micro"]["specificity"] == pytest.approx(1 - (1 - accuracy) / (num_classes - 1))
 
 
 def test_result_is_json_serializable(result):
@@ -109,11 +114,11 @@ def test_summarize_mean_and_sample_std():
         {"accuracy": 0.9, "macro": {"auc": 0.8}, "confusion_matrix": [[1]]},
     ]
     summary = classification.summarize(folds)
-    assert summary["folds"] == 3 and summary["std_ddof"] == 1
+    assert summary["runs"] == 3 and summary["std_ddof"] == 1
     assert summary["metrics"]["accuracy"]["mean"] == pytest.approx(0.7)
     assert summary["metrics"]["accuracy"]["std"] == pytest.approx(0.2)  # sqrt((0.04 + 0 + 0.04) / 2)
     assert summary["metrics"]["macro/auc"] == {
-        "mean": pytest.approx(0.7), "std": pytest.approx(math.sqrt(0.02)), "folds": 2
+        "mean": pytest.approx(0.7), "std": pytest.approx(math.sqrt(0.02)), "runs": 2
     }
     assert "confusion_matrix" not in summary["metrics"]
 
@@ -125,40 +130,28 @@ def test_summarize_of_real_metrics_covers_per_class_values(result):
     json.dumps(summary)
 
 
-def test_mcnemar_exact_matches_hand_binomial():
-    # b = 1 (only A right), c = 7 (only B right), 12 concordant pairs.
-    correct_a = np.array([True] * 1 + [False] * 7 + [True] * 6 + [False] * 6)
-    correct_b = np.array([False] * 1 + [True] * 7 + [True] * 6 + [False] * 6)
-    result = classification.mcnemar_test(correct_a, correct_b)
-    assert (result["b"], result["c"]) == (1, 7)
-    # Two-sided exact: 2 * P(X <= 1), X ~ Binomial(8, 1/2) = 2 * (1 + 8) / 256.
-    assert result["p_value"] == pytest.approx(18 / 256)
-    assert result["method"] == "exact binomial"
+def test_macro_rates_of_the_hand_counted_confusion():
+    rates = classification.macro_rates(CONFUSION)
+    assert rates["sensitivity"] == pytest.approx(np.mean([5 / 6, 6 / 10, 3 / 4]))
+    assert rates["specificity"] == pytest.approx(np.mean([12 / 14, 8 / 10, 14 / 16]))
 
 
-def test_mcnemar_chi_square_for_many_discordant_pairs():
-    correct_a = np.array([True] * 10 + [False] * 30)
-    result = classification.mcnemar_test(correct_a, ~correct_a)
-    statistic = (abs(10 - 30) - 1) ** 2 / 40
-    assert result["p_value"] == pytest.approx(math.erfc(math.sqrt(statistic / 2)))  # chi2(1) survival
-    assert "chi-square" in result["method"]
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+def test_macro_rates_agree_with_classification_metrics_on_a_stack():
+    rng = np.random.default_rng(3)
+    confusions, expected = [], []
+    for size in (30, 8, 5):
+        y_true = rng.integers(0, 2, size=size)  # class 2 never occurs: no sensitivity, left out of the mean
+        y_prob = rng.dirichlet(np.ones(3), size=size)
+        metrics = classification.classification_metrics(y_true, y_prob, NAMES)
+        confusions.append(metrics["confusion_matrix"])
+        expected.append((sk_metrics.balanced_accuracy_score(y_true, y_prob.argmax(axis=1)),
+                         metrics["macro"]["specificity"]))
+    rates = classification.macro_rates(np.array(confusions))
+    np.testing.assert_allclose(rates["sensitivity"], [e[0] for e in expected])
+    np.testing.assert_allclose(rates["specificity"], [e[1] for e in expected])
 
 
-def test_mcnemar_identical_classifiers():
-    result = classification.mcnemar_test([True, False, True], [True, False, True])
-    assert (result["b"], result["c"], result["p_value"]) == (0, 0, 1.0)
-
-
-def test_paired_fold_test_matches_closed_form():
-    result = classification.paired_fold_test([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
-    assert result["mean_difference"] == pytest.approx(2.0)
-    # Differences 1, 2, 3: t = 2 / (1 / sqrt(3)); two-sided p for 2 d.o.f. is 1 - |t| / sqrt(t^2 + 2).
-    t = 2 * math.sqrt(3)
-    assert result["p_value"] == pytest.approx(1 - t / math.sqrt(t * t + 2))
-
-
-def test_paired_fold_test_undefined_cases():
-    assert classification.paired_fold_test([0.8], [0.7])["p_value"] is None
-    constant_shift = classification.paired_fold_test([0.8, 0.9], [0.7, 0.8])
-    assert constant_shift["p_value"] is None
-    assert constant_shift["mean_difference"] == pytest.approx(0.1)
+def test_macro_rates_of_an_empty_matrix_are_nan():
+    rates = classification.macro_rates(np.zeros((3, 3)))
+    assert np.isnan(rates["sensitivity"]) and np.isnan(rates["specificity"])

@@ -27,7 +27,7 @@ TINY_EXPERIMENT = [
     "--batch_per_resolution=8:8,16:8", "--latent_size=8", "--fmap_base=64", "--fmap_max=16", "--tick_kimg=0.03",
     "--image_every_kimg=0.03", "--checkpoint_every_kimg=0.03", "--images_per_class=2",
     "--synthesis_mode=per_class", f"--synthesis_count={SYNTHETIC_PER_CLASS}",
-    "--classifier_epochs=1", "--classifier_batch_size=16",
+    "--classifier_epochs=1", "--classifier_min_steps=2", "--classifier_batch_size=16",
     "--classifier_optimizer=adam",  # no --regimes: the experiment's default is every regime
     "--quality_classifier_epochs=1", "--msssim_pairs=10", "--kid_subsets=5", "--kid_subset_size=8",
     f"--quality_max_images={AUDITED}", "--deterministic",
@@ -74,6 +74,16 @@ def test_experiment_trains_synthesizes_audits_and_reports_every_fold(experiment)
         synthetic = read_info(str(output / "synthetic" / f"fold{fold}"))
         assert synthetic.extra["generator"]["test_fold"] == fold
         assert synthetic.counts == {name: SYNTHETIC_PER_CLASS for name in real.classes}
+        # the classifier's validation images of the fold were fixed first, and the GAN never saw them
+        validation = (output / "validation" / f"fold{fold}.txt").read_text().split()
+        assert validation and generator["excluded_ids"] == sorted(validation)
+        for regime in REGIMES:
+            run = json.loads((output / "evaluation" / "runs" / regime / f"fold{fold}" / "seed0" / "result.json")
+                             .read_text())
+            assert run["training"]["validation_ids"] == sorted(validation)
+            assert not set(validation) & set(run["training"]["train_ids"])
+        card = json.loads((output / "synthetic" / f"fold{fold}" / "datacard.json").read_text())
+        assert card["counts"] == synthetic.counts and (output / "synthetic" / f"fold{fold}" / "DATACARD.md").is_file()
         quality = json.loads((output / "quality" / f"fold{fold}" / "quality.json").read_text())
         assert {"swd", "msssim", "fid_kid", "memorization"} <= quality.keys()
         assert quality["memorization"]["synthetic_images"] == AUDITED
@@ -83,10 +93,14 @@ def test_experiment_trains_synthesizes_audits_and_reports_every_fold(experiment)
     assert report["folds"] == list(range(FOLDS)) and list(report["regimes"]) == list(REGIMES)
     for regime in REGIMES:
         assert sorted(report["regimes"][regime]["folds"]) == [str(f) for f in range(FOLDS)]
-    compared = {(c["treatment"], c["baseline"]) for c in report["comparisons"]}
-    assert compared == {("classic+synthetic", "classic"), ("synthetic", "none"), ("classic", "none")}
-    synthetic_run = json.loads((output / "evaluation" / "runs" / "synthetic" / "fold1" / "result.json").read_text())
+    compared = [(c["treatment"], c["baseline"]) for c in report["comparisons"]]
+    assert compared[0] == ("synthetic", "oversample")  # the headline: synthetic images vs plain rebalancing
+    runs = output / "evaluation" / "runs"
+    synthetic_run = json.loads((runs / "synthetic" / "fold1" / "seed0" / "result.json").read_text())
+    oversample_run = json.loads((runs / "oversample" / "fold1" / "seed0" / "result.json").read_text())
     assert synthetic_run["training"]["synthetic_images"] == SYNTHETIC_PER_CLASS * len(CLASS_COUNTS)
+    assert oversample_run["training"]["class_counts"] == synthetic_run["training"]["class_counts"]
+    assert oversample_run["training"]["steps"] == synthetic_run["training"]["steps"]
 
     summary = (output / "report.md").read_text()
     assert "| Regime |" in summary and "| classic+synthetic |" in summary
@@ -122,6 +136,24 @@ def test_rerun_skips_every_finished_step(experiment):
     assert (output / "evaluation" / "report.json").read_text() == report_before
     assert "| Regime |" in result.stdout
     assert elapsed < 90
+
+
+def test_the_synthetic_count_curve_reuses_each_folds_gan(experiment):
+    output, args, first = experiment
+    assert first.returncode == 0, first.stderr[-3000:]
+    result = run_experiment(*args, "--synthesis_counts=0,4", "--regimes=none,synthetic", timeout=240)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("training is already complete") == FOLDS and "img/s" not in result.stderr
+    for fold in range(FOLDS):
+        assert read_info(str(output / "sweep" / "synthetic" / "n4" / f"fold{fold}")).counts == {
+            name: 4 for name in CLASS_COUNTS}
+    sweep = json.loads((output / "sweep" / "evaluation" / "report.json").read_text())
+    assert list(sweep["regimes"]) == ["none", "synthetic[n4]", "oversample[n4]"]
+    figure = np.asarray(Image.open(output / "sweep" / "sweep.png"))
+    assert figure.ndim == 3 and figure.std() > 0
+    summary = (output / "report.md").read_text()
+    assert "![sweep](sweep/sweep.png)" in summary and "| 4 |" in summary
 
 
 @pytest.fixture(scope="module")

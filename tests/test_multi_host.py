@@ -78,7 +78,7 @@ def test_two_hosts_build_the_dataset_once_and_write_only_their_own_folds(two_hos
         assert (output / "quality" / f"fold{fold}" / "quality.json").is_file()
         assert (output / "samples" / f"fold{fold}.png").is_file()
         for regime in REGIMES:
-            assert (output / "evaluation" / "runs" / regime / f"fold{fold}" / "result.json").is_file()
+            assert (output / "evaluation" / "runs" / regime / f"fold{fold}" / "seed0" / "result.json").is_file()
     assert not [name for name in os.listdir(output) if ".tmp-" in name]  # no half-written folder left
 
 
@@ -92,7 +92,8 @@ def test_report_only_merges_both_folds_into_one_report(two_hosts):
     assert report["folds"] == list(FOLDS) and report["missing_folds"] == []
     for regime in REGIMES:
         for fold in FOLDS:
-            result = json.loads((output / "evaluation" / "runs" / regime / f"fold{fold}" / "result.json").read_text())
+            run = output / "evaluation" / "runs" / regime / f"fold{fold}" / "seed0"
+            result = json.loads((run / "result.json").read_text())
             assert report["regimes"][regime]["folds"][str(fold)] == result["metrics"]
     summary = (output / "report.md").read_text()
     assert "Incomplete" not in summary
@@ -111,7 +112,7 @@ def parse_experiment(*args: str) -> ExperimentOptions:
 def test_a_merge_with_an_unfinished_fold_reports_the_others_and_names_it(two_hosts, tmp_path):
     tmp, _, _ = two_hosts
     shutil.copytree(tmp / "out", tmp_path / "out", ignore=shutil.ignore_patterns("gan"))
-    os.remove(tmp_path / "out" / "evaluation" / "runs" / "classic" / "fold1" / "result.json")
+    os.remove(tmp_path / "out" / "evaluation" / "runs" / "classic" / "fold1" / "seed0" / "result.json")
     report, summary = merge(parse_experiment(*host_command(tmp_path, "--report_only")))
     assert report["folds"] == [0] and report["missing_folds"] == [1]
     with open(summary, encoding="utf-8") as handle:

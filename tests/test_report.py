@@ -1,48 +1,102 @@
-"""Tests for tfpgan.report: report.json/report.md numbers, comparisons and figures from per-fold results."""
+"""Tests for tfpgan.report: report.json/report.md numbers, corrected comparisons, bootstrap, flags and figures."""
 
 import json
+import math
 import os
 
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import stats
+from sklearn.metrics import balanced_accuracy_score
 
 from tfpgan import report, run_folder
 from tfpgan.metrics.classification import classification_metrics
+from tfpgan.statistics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
 CLASSES = ("cyst", "metastasis", "hemangioma")
 FOLDS = (0, 1, 2)
+SEEDS = (0, 1)
 PER_FOLD = 12
+REAL_TRAIN, VALIDATION = 20, 4  # n_test / n_train = 12 / 24
+RATIO = PER_FOLD / (REAL_TRAIN + VALIDATION)
+REGIMES = ("none", "classic", "oversample", "synthetic")
+COLLAPSED = ("classic", 2, 1)  # (regime, fold, seed) predicting one class for every test image
+AT_CAP = ("oversample", 1, 0)  # stops at the step cap with its best epoch the last one
 
 
-def _fold_result(regime, fold, seed, shuffle=False):
-    """A result.json-like dict with random (but reproducible) predictions on fold `fold`'s examples."""
-    rng = np.random.default_rng(seed)
+def _training(regime, fold, seed):
+    at_cap = (regime, fold, seed) == AT_CAP
+    added = 30 if regime in ("synthetic", "oversample") else 0
+    train_ids = [f"train{fold}-{i % REAL_TRAIN}" for i in range(REAL_TRAIN + (added if regime == "oversample" else 0))]
+    return {"steps": 600 if at_cap else 300, "max_steps": 600, "steps_per_epoch": 10,
+            "best_epoch": 60 if at_cap else 20, "best_step": 600 if at_cap else 200, "stopped_early": not at_cap,
+            "images": REAL_TRAIN + added, "real_images": REAL_TRAIN,
+            "synthetic_images": added if regime == "synthetic" else 0,
+            "validation_ids": [f"validation{fold}-{i}" for i in range(VALIDATION)],
+            "train_ids": train_ids}  # oversampling repeats real images: the distinct ids count
+
+
+def _run(regime, fold, seed, quality):
+    """A result.json-like dict; about `quality` of the predictions confidently right, the rest at random."""
+    rng = np.random.default_rng([REGIMES.index(regime), fold, seed])
     ids = [f"lesion{fold}-{i:02d}" for i in range(PER_FOLD)]
     y_true = np.random.default_rng(fold).integers(0, len(CLASSES), PER_FOLD)  # same truth in every regime
     y_prob = rng.dirichlet(np.ones(len(CLASSES)), PER_FOLD)
-    right = rng.random(PER_FOLD) < 0.6  # about 60% confidently right, the rest at random
+    right = rng.random(PER_FOLD) < quality
     y_prob[right, y_true[right]] += 2.0
+    if (regime, fold, seed) == COLLAPSED:
+        y_prob[:, 0] += 5.0
     y_prob /= y_prob.sum(axis=1, keepdims=True)
-    order = rng.permutation(PER_FOLD) if shuffle else np.arange(PER_FOLD)
+    order = rng.permutation(PER_FOLD)  # every run lists its test examples in its own order
     ids, y_true, y_prob = [ids[i] for i in order], y_true[order], y_prob[order]
-    return {"regime": regime, "fold": fold, "metrics": classification_metrics(y_true, y_prob, CLASSES),
-            "y_true": y_true.tolist(), "y_prob": y_prob.tolist(), "ids": ids}
+    return {"regime": regime, "fold": fold, "seed": seed, "metrics": classification_metrics(y_true, y_prob, CLASSES),
+            "y_true": y_true.tolist(), "y_prob": y_prob.tolist(), "ids": ids,
+            "training": _training(regime, fold, seed)}
+
+
+def _results():
+    quality = {"none": 0.4, "classic": 0.5, "oversample": 0.5, "synthetic": 0.7}
+    results = {regime: [_run(regime, fold, seed, quality[regime]) for fold in FOLDS for seed in SEEDS]
+               for regime in REGIMES}
+    results["synthetic"].reverse()  # pairing must go by (fold, seed), not by position
+    return results
+
+
+SETTINGS = {"dataset": {"folds": 3}, "training": {"classifier": "cnn", "steps": 600}}
 
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    """Three regimes over three folds; the classic regime lists its test examples in another order."""
-    results = {regime: [_fold_result(regime, fold, seed=10 * r + fold, shuffle=regime == "classic") for fold in FOLDS]
-               for r, regime in enumerate(("none", "classic", "synthetic"))}
+    results = _results()
     output = str(tmp_path_factory.mktemp("report"))
-    written_report = report.write_report(output, results, CLASSES, {"classifier": "cnn"})
+    written_report = report.write_report(output, results, CLASSES, SETTINGS)
     return output, results, written_report
 
 
-def _load(output):
-    with open(os.path.join(output, run_folder.REPORT_JSON), encoding="utf-8") as handle:
-        return json.load(handle)
+def _load(output, name=run_folder.REPORT_JSON):
+    with open(os.path.join(output, name), encoding="utf-8") as handle:
+        return json.load(handle) if name.endswith(".json") else handle.read()
+
+
+def _by_run(results, key):
+    """{(fold, seed): metric value} with the key's path, e.g. ("macro", "sensitivity")."""
+    values = {}
+    for result in results:
+        value = result["metrics"]
+        for part in key:
+            value = value[part]
+        values[(result["fold"], result["seed"])] = value
+    return values
+
+
+def _corrected(differences):
+    """(mean, se, t, p, ci_low, ci_high) of the corrected resampled t-test, written out here."""
+    d = np.asarray(differences)
+    se = math.sqrt((1 / len(d) + RATIO) * d.var(ddof=1))
+    t = d.mean() / se
+    half = stats.t.ppf(0.975, len(d) - 1) * se
+    return d.mean(), se, t, 2 * stats.t.sf(abs(t), len(d) - 1), d.mean() - half, d.mean() + half
 
 
 def test_report_json_is_the_returned_report(written):
@@ -50,103 +104,201 @@ def test_report_json_is_the_returned_report(written):
     assert _load(output) == json.loads(json.dumps(returned))
 
 
-def test_per_fold_and_pooled_numbers_agree_with_the_confusion_matrices(written):
+def test_per_run_and_pooled_numbers_agree_with_the_confusion_matrices(written):
     output, results, _ = written
     content = _load(output)
     assert content["folds"] == list(FOLDS) and content["class_names"] == list(CLASSES)
     for regime, regime_results in results.items():
         section = content["regimes"][regime]
+        assert sorted(section["folds"]) == ["0", "0/seed1", "1", "1/seed1", "2", "2/seed1"]
         matrices = []
-        for fold in FOLDS:
-            metrics = section["folds"][str(fold)]
+        for result in regime_results:
+            metrics = section["folds"][report.run_key(result["fold"], result["seed"])]
             matrix = np.array(metrics["confusion_matrix"])
             matrices.append(matrix)
             assert matrix.sum() == PER_FOLD
-            assert metrics["accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum())
-            assert metrics["micro"]["sensitivity"] == pytest.approx(metrics["accuracy"])
             for k, name in enumerate(CLASSES):
                 if matrix[k].sum():
                     assert metrics["per_class"][name]["sensitivity"] == pytest.approx(matrix[k, k] / matrix[k].sum())
-                negatives = np.delete(np.delete(matrix, k, axis=0), k, axis=1).sum()
-                assert metrics["per_class"][name]["specificity"] == pytest.approx(
-                    negatives / (matrix.sum() - matrix[k].sum()))
         pooled = np.array(section["pooled"]["confusion_matrix"])
         np.testing.assert_array_equal(pooled, np.sum(matrices, axis=0))
-        assert section["pooled"]["accuracy"] == pytest.approx(np.trace(pooled) / pooled.sum())
-        accuracies = [np.trace(m) / m.sum() for m in matrices]
-        summary = section["summary"]["metrics"]["accuracy"]
-        assert summary["mean"] == pytest.approx(np.mean(accuracies))
-        assert summary["std"] == pytest.approx(np.std(accuracies, ddof=1))
-        assert summary["folds"] == len(FOLDS)
+        sensitivities = [np.mean([m[k, k] / m[k].sum() for k in range(3) if m[k].sum()]) for m in matrices]
+        estimate = section["estimates"]["macro/sensitivity"]
+        assert estimate["runs"] == len(FOLDS) * len(SEEDS)
+        assert estimate["mean"] == pytest.approx(np.mean(sensitivities))
+        assert estimate["std"] == pytest.approx(np.std(sensitivities, ddof=1))
+        half = stats.t.ppf(0.975, 5) * math.sqrt((1 / 6 + RATIO) * np.var(sensitivities, ddof=1))
+        assert estimate["ci_low"] == pytest.approx(np.mean(sensitivities) - half)
+        assert estimate["ci_high"] == pytest.approx(np.mean(sensitivities) + half)
+        assert section["summary"]["metrics"]["accuracy"]["runs"] == 6  # accuracy and micro stay in report.json
 
 
-def test_markdown_table_shows_the_measured_means_and_sample_stds(written):
+def test_markdown_table_shows_mean_std_and_interval(written):
     output, _, _ = written
-    content = _load(output)
-    with open(os.path.join(output, run_folder.REPORT_MARKDOWN), encoding="utf-8") as handle:
-        markdown = handle.read()
-    rows = {line.split("|")[1].strip(): line for line in markdown.splitlines() if line.startswith("| ")}
-    for regime in ("none", "classic", "synthetic"):
-        summary = content["regimes"][regime]["summary"]["metrics"]
-        accuracy, specificity, auc = summary["accuracy"], summary["macro/specificity"], summary["macro/auc"]
+    content, markdown = _load(output), _load(output, run_folder.REPORT_MARKDOWN)
+    results_section = markdown.split("## Results")[1].split("## Comparisons")[0]
+    rows = {line.split("|")[1].strip(): line for line in results_section.splitlines() if line.startswith("| ")}
+    for regime in REGIMES:
+        estimates = content["regimes"][regime]["estimates"]
         cells = [cell.strip() for cell in rows[regime].split("|")[2:-1]]
-        assert cells[0] == f"{100 * accuracy['mean']:.1f} ± {100 * accuracy['std']:.1f}"
-        assert cells[1] == cells[0]  # micro sensitivity = accuracy
-        assert cells[4] == f"{100 * specificity['mean']:.1f} ± {100 * specificity['std']:.1f}"
-        assert cells[5] == f"{auc['mean']:.3f} ± {auc['std']:.3f}"
-    assert ("micro = pooled one-vs-rest counts (micro sensitivity = accuracy); macro = mean over classes; "
-            "± = sample std over 3 folds") in markdown
+        sensitivity, auc = estimates["macro/sensitivity"], estimates["macro/auc"]
+        assert cells[0] == "6"
+        assert cells[1] == (f"{100 * sensitivity['mean']:.1f} ± {100 * sensitivity['std']:.1f} "
+                            f"[{100 * sensitivity['ci_low']:.1f}, {100 * sensitivity['ci_high']:.1f}]")
+        assert cells[3].startswith(f"{auc['mean']:.3f} ± {auc['std']:.3f} [")
+    assert "| Regime | Runs | Sensitivity macro = balanced accuracy (%) | Specificity macro (%) | AUC macro |" \
+        in markdown
+    assert "± = sample std over 6 runs (3 folds × 2 seeds)" in markdown
+    assert "micro specificity = 1 − (1 − accuracy) / (K − 1) for single-label data with K = 3 classes" in markdown
     assert report.format_table(content) in markdown
 
 
-def test_comparisons_pair_folds_and_match_examples_by_id(written):
+def test_comparisons_headline_first_and_only_evaluated_pairs(written):
+    content = _load(written[0])
+    assert [(c["treatment"], c["baseline"]) for c in content["comparisons"]] == [
+        ("synthetic", "oversample"), ("synthetic", "none"), ("synthetic", "classic"), ("oversample", "none"),
+        ("classic", "none")]
+
+
+def test_named_sets_are_compared_with_their_own_oversampling():
+    regimes = ["none", "synthetic[n250]", "oversample[n250]", "synthetic[n500]", "oversample[n500]",
+               "classic+synthetic[n250]", "classic+oversample[n250]", "synthetic"]
+    assert report.comparison_pairs(regimes) == [
+        ("synthetic[n250]", "oversample[n250]"), ("synthetic[n500]", "oversample[n500]"), ("synthetic", "none"),
+        ("classic+synthetic[n250]", "classic+oversample[n250]")]
+
+
+def test_generators_without_their_own_oversampling_are_compared_with_the_shared_baselines():
+    regimes = ["none", "classic", "oversample", "synthetic[pggan]", "synthetic[dcgan]"]
+    assert report.comparison_pairs(regimes) == [
+        ("synthetic[pggan]", "oversample"), ("synthetic[dcgan]", "oversample"), ("synthetic[pggan]", "none"),
+        ("synthetic[dcgan]", "none"), ("synthetic[pggan]", "classic"), ("synthetic[dcgan]", "classic"),
+        ("oversample", "none"), ("classic", "none")]
+
+
+def test_corrected_test_and_holm_computed_independently(written):
     output, results, _ = written
     content = _load(output)
-    assert [(c["treatment"], c["baseline"]) for c in content["comparisons"]] == [("synthetic", "none"),
-                                                                                 ("classic", "none")]
-    for comparison in content["comparisons"]:
-        treatment, baseline = results[comparison["treatment"]], results[comparison["baseline"]]
-        a = np.array([r["metrics"]["macro"]["sensitivity"] for r in treatment])
-        b = np.array([r["metrics"]["macro"]["sensitivity"] for r in baseline])
-        test = comparison["metrics"]["macro/sensitivity"]
-        assert test["mean_difference"] == pytest.approx(a.mean() - b.mean())
-        assert test["treatment_mean"] == pytest.approx(a.mean()) and test["folds"] == len(FOLDS)
-
-        def correct(regime_results):
-            return {i: int(np.argmax(p)) == t for r in regime_results for i, t, p in
-                    zip(r["ids"], r["y_true"], r["y_prob"])}
-
-        right_a, right_b = correct(treatment), correct(baseline)
-        assert comparison["mcnemar"]["n"] == len(FOLDS) * PER_FOLD
-        assert comparison["mcnemar"]["b"] == sum(right_a[i] and not right_b[i] for i in right_a)
-        assert comparison["mcnemar"]["c"] == sum(right_b[i] and not right_a[i] for i in right_a)
-
-
-def _predictions(regime, ids, y_true, predicted):
-    """A one-fold result that predicts `predicted` (probability 0.8) for the examples `ids`."""
-    y_prob = np.full((len(ids), len(CLASSES)), 0.1)
-    y_prob[np.arange(len(ids)), predicted] = 0.8
-    return {"regime": regime, "fold": 0, "metrics": classification_metrics(np.array(y_true), y_prob, CLASSES),
-            "y_true": list(y_true), "y_prob": y_prob.tolist(), "ids": list(ids)}
+    for key, path in (("macro/sensitivity", ("macro", "sensitivity")), ("macro/auc", ("macro", "auc"))):
+        p_values = []
+        for comparison in content["comparisons"]:
+            treatment = _by_run(results[comparison["treatment"]], path)
+            baseline = _by_run(results[comparison["baseline"]], path)
+            differences = [treatment[run] - baseline[run] for run in sorted(baseline)]
+            mean, se, t, p, low, high = _corrected(differences)
+            test = comparison["metrics"][key]
+            assert test["runs"] == 6 and test["df"] == 5
+            assert test["mean_difference"] == pytest.approx(mean) and test["se"] == pytest.approx(se)
+            assert test["t"] == pytest.approx(t) and test["p_value"] == pytest.approx(p)
+            assert (test["ci_low"], test["ci_high"]) == (pytest.approx(low), pytest.approx(high))
+            assert comparison["test_train_ratio"] == pytest.approx(RATIO)
+            p_values.append(p)
+        m = len(p_values)
+        order = np.argsort(p_values)
+        holm = np.maximum.accumulate([min(1.0, (m - rank) * p_values[i]) for rank, i in enumerate(order)])
+        expected = np.empty(m)
+        expected[order] = holm
+        assert [c["metrics"][key]["p_holm"] for c in content["comparisons"]] == pytest.approx(expected)
 
 
-def test_mcnemar_counts_discordant_examples_matched_by_id():
-    # baseline right on a and b; treatment right on a, c and d, and lists its examples in reverse order
-    baseline = _predictions("none", ["a", "b", "c", "d"], [0, 1, 2, 0], [0, 1, 0, 1])
-    treatment = _predictions("classic", ["d", "c", "b", "a"], [0, 2, 1, 0], [0, 2, 2, 0])
+def test_bootstrap_resamples_test_examples_paired_by_id_and_seed(written):
+    output, results, _ = written
+    bootstrap = _load(output)["comparisons"][0]["bootstrap"]  # synthetic vs oversample
+    assert (bootstrap["examples"], bootstrap["predictions"]) == (len(FOLDS) * PER_FOLD, len(FOLDS) * PER_FOLD * 2)
 
-    mcnemar = report.compare([treatment], [baseline])["mcnemar"]
+    def predictions(regime):
+        return {(i, r["seed"]): (t, int(np.argmax(p))) for r in results[regime]
+                for i, t, p in zip(r["ids"], r["y_true"], r["y_prob"])}
 
-    # b: right only with the treatment (c, d); c: right only with the baseline (b). Matching by position
-    # instead would count b = 1, c = 0.
-    assert (mcnemar["n"], mcnemar["b"], mcnemar["c"]) == (4, 2, 1)
+    treatment, baseline = predictions("synthetic"), predictions("oversample")
+    ids = sorted({i for i, _ in baseline})
+
+    def difference(chosen_ids):
+        keys = [(i, seed) for i in chosen_ids for seed in SEEDS]
+        return (balanced_accuracy_score([treatment[k][0] for k in keys], [treatment[k][1] for k in keys])
+                - balanced_accuracy_score([baseline[k][0] for k in keys], [baseline[k][1] for k in keys]))
+
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    resampled = [difference([ids[j] for j in rng.integers(0, len(ids), len(ids))])
+                 for _ in range(BOOTSTRAP_RESAMPLES)]
+    sensitivity = bootstrap["metrics"]["macro/sensitivity"]
+    assert sensitivity["estimate"] == pytest.approx(difference(ids))
+    assert sensitivity["ci_low"] == pytest.approx(np.quantile(resampled, 0.025))
+    assert sensitivity["ci_high"] == pytest.approx(np.quantile(resampled, 0.975))
+
+
+def test_comparison_markdown_rows(written):
+    output, _, _ = written
+    content, markdown = _load(output), _load(output, run_folder.REPORT_MARKDOWN)
+    comparison = content["comparisons"][0]
+    test = comparison["metrics"]["macro/specificity"]
+    bootstrap = comparison["bootstrap"]["metrics"]["macro/specificity"]
+    section = markdown.split("### Specificity macro (%)")[1]
+    row = next(line for line in section.splitlines() if line.startswith("| synthetic vs oversample |"))
+    cells = [cell.strip() for cell in row.split("|")[2:-1]]
+    assert cells == ["6", f"{100 * test['mean_difference']:+.1f}",
+                     f"[{100 * test['ci_low']:+.1f}, {100 * test['ci_high']:+.1f}]", f"{test['t']:.2f}",
+                     f"{test['p_value']:.3g}", f"{test['p_holm']:.3g}",
+                     f"{100 * bootstrap['estimate']:+.1f} [{100 * bootstrap['ci_low']:+.1f}, "
+                     f"{100 * bootstrap['ci_high']:+.1f}]"]
+    assert "Holm's adjustment within one metric's table" in markdown and "McNemar's test is not reported" in markdown
+    auc_section = markdown.split("### AUC macro")[1]
+    auc_row = next(line for line in auc_section.splitlines() if line.startswith("| synthetic vs oversample |"))
+    assert auc_row.rstrip().endswith("| n/a |")  # no bootstrap for the AUC
+
+
+def test_design_paragraph_states_the_design_and_detectable_difference(written):
+    output, results, _ = written
+    content, markdown = _load(output), _load(output, run_folder.REPORT_MARKDOWN)
+    treatment = _by_run(results["synthetic"], ("macro", "sensitivity"))
+    baseline = _by_run(results["oversample"], ("macro", "sensitivity"))
+    _, se, *_ = _corrected([treatment[run] - baseline[run] for run in sorted(baseline)])
+    detectable = (stats.t.ppf(0.975, 5) + stats.t.ppf(0.8, 5)) * se
+    headline = content["design"]["headline"]
+    assert headline["minimum_detectable_difference"] == pytest.approx(detectable)
+    paragraph = next(line for line in markdown.splitlines() if line.startswith("**Design.**"))
+    assert paragraph.startswith("**Design.** 3-fold cross-validation, with 2 classifier seed(s) per fold")
+    assert "J = 6 paired results (5 degrees of freedom)" in paragraph
+    assert (f"On average a run was tested on {PER_FOLD} images and trained on {REAL_TRAIN + VALIDATION} real "
+            "images") in paragraph
+    assert f"n_test/n_train = {RATIO:.2f}" in paragraph
+    assert f"(synthetic vs oversample, macro sensitivity (balanced accuracy)) could detect a true difference " \
+           f"of about {100 * detectable:.1f} percentage points" in paragraph
+    assert "not a clinical claim" in paragraph and "seeds repeat the same folds" in paragraph
+
+
+def test_design_names_the_dataset_folds_not_the_evaluated_ones(tmp_path):
+    results = {regime: [_run(regime, fold, 0, 0.5) for fold in (0, 2)] for regime in ("none", "classic")}
+    content = report.write_report(str(tmp_path), results, CLASSES, {"dataset": {"folds": 3}}, missing_folds=[1])
+    paragraph = next(line for line in _load(str(tmp_path), run_folder.REPORT_MARKDOWN).splitlines()
+                     if line.startswith("**Design.**"))
+    assert paragraph.startswith("**Design.** 3-fold cross-validation of which only test fold(s) 0, 2 were "
+                                "evaluated (missing: 1), with 1 classifier seed(s) per fold")
+    assert f"With J = 2 the t quantile is {stats.t.ppf(0.975, 1):.2f}" in paragraph
+    assert "seeds repeat" not in paragraph
+    assert content["design"]["dataset_folds"] == 3 and content["design"]["folds_evaluated"] == [0, 2]
+    assert "± = sample std over 2 folds" in content["note"]
+
+
+def test_training_record_and_flags(written):
+    output, _, _ = written
+    content, markdown = _load(output), _load(output, run_folder.REPORT_MARKDOWN)
+    flags = {(f["regime"], f["fold"], f["seed"], f["problem"]) for f in content["flags"]}
+    assert flags == {(*COLLAPSED, "collapsed"), (*AT_CAP, "still_improving_at_cap")}
+    assert content["step_budgets"] == [600]
+    assert "Every run had the same budget of 600 optimizer steps (equal budgets)." in markdown
+    assert "- classic fold 2 seed 1: every test image predicted as cyst" in markdown
+    assert "- oversample fold 1 seed 0: stopped at the step cap (600 steps)" in markdown
+    rows = {line.split("|")[1].strip(): line for line in markdown.split("## Training record")[1].splitlines()
+            if line.startswith("| ")}
+    assert rows["oversample"] == "| oversample | 6 | 300–600 | 600 | 5 of 6 | 50 | 0 |"
+    assert rows["synthetic"] == "| synthetic | 6 | 300–300 | 600 | 6 of 6 | 50 | 30 |"
 
 
 def test_figures_are_pngs_linked_from_the_markdown(written):
     output, _, _ = written
-    with open(os.path.join(output, run_folder.REPORT_MARKDOWN), encoding="utf-8") as handle:
-        markdown = handle.read()
-    for regime in ("none", "classic", "synthetic"):
+    markdown = _load(output, run_folder.REPORT_MARKDOWN)
+    for regime in REGIMES:
         for name in (f"confusion_{regime}.png", f"roc_{regime}.png"):
             with Image.open(os.path.join(output, name)) as image:
                 assert image.format == "PNG" and min(image.size) > 100
@@ -154,10 +306,26 @@ def test_figures_are_pngs_linked_from_the_markdown(written):
     assert not [name for name in os.listdir(output) if name.endswith(".tmp")]
 
 
-def test_no_comparison_without_both_regimes(tmp_path):
-    results = {"classic+synthetic": [_fold_result("classic+synthetic", 0, seed=1)]}
+def test_results_without_seeds_or_training_records_still_report(tmp_path):
+    """result.json files written before repeats: no seed (= 0), no training record (ratio 1 / (K - 1))."""
+    results = {}
+    for regime in ("none", "classic"):
+        results[regime] = []
+        for fold in FOLDS:
+            run = _run(regime, fold, 0, 0.5)
+            del run["seed"], run["training"]
+            results[regime].append(run)
     content = report.write_report(str(tmp_path), results, CLASSES, {})
-    assert content["comparisons"] == []
-    accuracy = content["regimes"]["classic+synthetic"]["summary"]["metrics"]["accuracy"]
-    assert accuracy["std"] is None
-    assert f"| classic+synthetic | {100 * accuracy['mean']:.1f} |" in report.format_table(content)
+    assert sorted(content["regimes"]["none"]["folds"]) == ["0", "1", "2"]
+    comparison = content["comparisons"][0]
+    assert comparison["test_train_ratio"] == pytest.approx(1 / 2) and comparison["metrics"]["macro/auc"]["df"] == 2
+    assert content["step_budgets"] == [] and content["flags"] == []
+
+
+def test_no_comparison_without_both_regimes(tmp_path):
+    results = {"classic+synthetic": [_run("synthetic", 0, 0, 0.5)]}
+    content = report.write_report(str(tmp_path), results, CLASSES, {})
+    assert content["comparisons"] == [] and content["design"]["headline"] is None
+    estimate = content["regimes"]["classic+synthetic"]["estimates"]["macro/sensitivity"]
+    assert estimate["std"] is None and estimate["ci_low"] is None
+    assert f"| classic+synthetic | 1 | {100 * estimate['mean']:.1f} |" in report.format_table(content)

@@ -26,7 +26,7 @@ from tfpgan.atomic import write_text
 from tfpgan.data.dataset_info import DatasetInfo, read_info
 from tfpgan.data.pipeline import check_folds
 from tfpgan.errors import TfpganError
-from tfpgan.options import BuildOptions, EvaluationOptions, ExperimentOptions, TrainOptions
+from tfpgan.options import BuildOptions, EvaluationOptions, ExperimentOptions, TrainOptions, uses_synthetic
 from tfpgan.training.schedule import build_phases, describe_schedule
 
 logger = logging.getLogger(__name__)
@@ -34,21 +34,44 @@ logger = logging.getLogger(__name__)
 LOCK_FILE = ".lock"  # in OUTPUT: held while the dataset is built and while the report is merged
 
 
-def gan_options(options: ExperimentOptions, dataset: str, fold: int) -> TrainOptions:
-    """The GAN run of test fold `fold`."""
-    return options.train.replace(dataset=dataset, logdir=run_folder.fold_dir(options.output, run_folder.GAN_DIR, fold),
-                                 test_fold=fold, export=True)
+def generator_runs(options: ExperimentOptions) -> dict[str, TrainOptions]:
+    """Name -> training options of each generator trained per fold: the --generators, else one unnamed ('')
+    generator of the training flags."""
+    return dict(options.generator_options) or {"": options.train}
+
+
+def step_dir(options: ExperimentOptions, step: str, name: str, fold: int | str) -> str:
+    """OUTPUT/STEP/foldK of generator `name` ('' = the only one), OUTPUT/STEP/NAME/foldK of a named one."""
+    return run_folder.fold_dir(options.output, os.path.join(step, name), fold)
+
+
+def gan_options(options: ExperimentOptions, name: str, fold: int) -> TrainOptions:
+    """Generator `name`'s run of test fold `fold`: trained without fold `fold` and its classifier-validation images."""
+    return generator_runs(options)[name].replace(
+        dataset=options.dataset_dir, logdir=step_dir(options, run_folder.GAN_DIR, name, fold), test_fold=fold,
+        export=True, exclude_ids=run_folder.validation_ids_file(options.output, fold))
+
+
+def write_validation_ids(options: ExperimentOptions, fold: int) -> None:
+    """OUTPUT/validation/foldK.txt: the classifier-validation images of test fold K, fixed before its GAN trains so
+    that the GAN never sees them (the evaluation refuses a synthetic set whose generator did)."""
+    from tfpgan.validation import validation_ids, write_ids
+
+    training = options.evaluation.training
+    write_ids(run_folder.validation_ids_file(options.output, fold),
+              validation_ids(options.dataset_dir, fold, training.validation_fraction, training.seed))
 
 
 def describe(options: ExperimentOptions) -> str:
-    """What --dry_run prints: the resolved options and each fold's GAN schedule."""
-    train = options.train
-    resolution = train.resolution or options.dataset_resolution
-    phases = build_phases(train.start_resolution, resolution, train.kimg_per_phase, train.kimg_per_transition,
-                          train.total_kimg)
-    return (f"{options.to_json()}GAN schedule of every fold ({resolution}x{resolution}):\n"
-            f"{describe_schedule(phases, train.batch_per_resolution)}\n"
-            "global batch = batch/replica x replicas; kimg counts global images")
+    """What --dry_run prints: the resolved options and each generator's GAN schedule (the same for every fold)."""
+    lines = [options.to_json().rstrip()]
+    for name, train in generator_runs(options).items():
+        resolution = train.resolution or options.dataset_resolution
+        phases = build_phases(train.start_resolution, resolution, train.kimg_per_phase, train.kimg_per_transition,
+                              train.total_kimg)
+        lines += [f"GAN schedule of every fold{f' of generator {name}' if name else ''} ({resolution}x{resolution}):",
+                  describe_schedule(phases, train.batch_per_resolution)]
+    return "\n".join(lines + ["global batch = batch/replica x replicas; kimg counts global images"])
 
 
 @contextlib.contextmanager
@@ -80,27 +103,35 @@ def ensure_dataset(options: ExperimentOptions) -> DatasetInfo:
 
 
 def run_fold(options: ExperimentOptions, info: DatasetInfo, fold: int, strategy=None) -> None:
-    """GAN -> export -> synthetic set -> quality audit for one held-out fold; each finished step skipped.
+    """Per generator: GAN -> export -> synthetic set -> quality audit for one held-out fold; finished steps skipped.
 
-    strategy: the GAN's (see run_experiment); a multi-worker strategy's other workers only train the GAN.
+    strategy: the GANs' (see run_experiment); a multi-worker strategy's other workers only train the GANs.
     """
-    from tfpgan import quality, quality_report, synthesis
     from tfpgan.training.trainer import is_chief, train_until_stopped
 
-    dataset, gan = options.dataset_dir, gan_options(options, options.dataset_dir, fold)
-    logger.info("fold %d: GAN training in %s", fold, gan.logdir)
-    summary = train_until_stopped(gan, strategy)
-    if not is_chief(strategy):
-        return
-    synthetic = run_folder.fold_dir(options.output, run_folder.SYNTHETIC_DIR, fold)
+    write_validation_ids(options, fold)  # on every worker: each reads its own copy (atomic, identical content)
+    for name in generator_runs(options):
+        gan = gan_options(options, name, fold)
+        logger.info("fold %d: GAN %straining in %s (without the validation images listed in %s)", fold,
+                    f"{name} " if name else "", gan.logdir, gan.exclude_ids)
+        export = train_until_stopped(gan, strategy)["export"]
+        if is_chief(strategy):
+            synthesize_and_audit(options, info, fold, name, export)
+
+
+def synthesize_and_audit(options: ExperimentOptions, info: DatasetInfo, fold: int, name: str, export: str) -> None:
+    """Generator `name`'s synthetic set of fold `fold`, its sample grid, quality audit and data card."""
+    from tfpgan import datacard, quality, quality_report, synthesis
+
+    synthetic = step_dir(options, run_folder.SYNTHETIC_DIR, name, fold)
     if os.path.exists(synthetic):
         logger.info("fold %d: synthetic set %s exists, skipped", fold, synthetic)
     else:
-        synthesis.synthesize(summary["export"], synthetic, options.synthesis_mode, options.synthesis_count,
+        synthesis.synthesize(export, synthetic, options.synthesis_mode, options.synthesis_count,
                              seed=options.train.seed + fold)
     train_folds = info.training_folds(fold)
-    save_samples(options, info, train_folds, fold, synthetic)
-    audit = run_folder.fold_dir(options.output, run_folder.QUALITY_DIR, fold)
+    save_samples(options, info, train_folds, fold, name, synthetic)
+    audit = step_dir(options, run_folder.QUALITY_DIR, name, fold)
     if not options.quality:
         return
     if os.path.exists(audit):
@@ -112,35 +143,39 @@ def run_fold(options: ExperimentOptions, info: DatasetInfo, fold: int, strategy=
             len(images.ids), options.quality_max_images, replace=False))
         images = images.subset(keep)
         logger.info("fold %d: auditing a random sample of %d synthetic images", fold, len(keep))
-    result = quality.measure_quality(dataset, train_folds, images, options.audit, f"dataset {synthetic}")
+    result = quality.measure_quality(options.dataset_dir, train_folds, images, options.audit, f"dataset {synthetic}")
     quality_report.write_quality_report(result, audit)
+    datacard.write_datacard(synthetic, result)
 
 
-def save_samples(options: ExperimentOptions, info: DatasetInfo, train_folds: list[int], fold: int,
+def save_samples(options: ExperimentOptions, info: DatasetInfo, train_folds: list[int], fold: int, name: str,
                  synthetic: str) -> None:
-    """OUTPUT/samples/foldK.png: per class, synthetic images of fold K's generator beside real training images."""
+    """OUTPUT/samples/[NAME/]foldK.png: per class, synthetic images of fold K's generator beside real training
+    images."""
     from tfpgan.training import summaries
 
     count = run_folder.SAMPLES_PER_CLASS
     fakes = summaries.to_uint8(summaries.class_samples(synthetic, None, count))
     reals = summaries.to_uint8(summaries.class_samples(options.dataset_dir, train_folds, count))
-    grid = summaries.labeled_grid(fakes, reals, info.classes, f"synthetic (fold {fold} generator)",
+    title = f"synthetic (fold {fold} generator {name})" if name else f"synthetic (fold {fold} generator)"
+    grid = summaries.labeled_grid(fakes, reals, info.classes, title,
                                   f"real training images (folds {', '.join(map(str, train_folds))})")
-    path = run_folder.samples_png(options.output, fold)
+    path = run_folder.samples_png(options.output, fold, name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     summaries.save_png(path, grid)
 
 
-def quality_table(output: str, folds: list[int]) -> list[str]:
-    """Markdown lines: `quality_report.summary_table` of the folds whose quality audit exists."""
+def quality_table(options: ExperimentOptions, folds: list[int]) -> list[str]:
+    """Markdown lines: `quality_report.summary_table` of every generator's folds whose quality audit exists."""
     from tfpgan.quality_report import summary_table
 
     rows = []
-    for fold in folds:
-        path = os.path.join(run_folder.fold_dir(output, run_folder.QUALITY_DIR, fold), run_folder.QUALITY_JSON)
-        if os.path.isfile(path):
-            with open(path, encoding="utf-8") as handle:
-                rows.append((str(fold), json.load(handle)))
+    for name in generator_runs(options):
+        for fold in folds:
+            path = os.path.join(step_dir(options, run_folder.QUALITY_DIR, name, fold), run_folder.QUALITY_JSON)
+            if os.path.isfile(path):
+                with open(path, encoding="utf-8") as handle:
+                    rows.append((f"{name} {fold}".strip(), json.load(handle)))
     return summary_table(rows)
 
 
@@ -153,34 +188,79 @@ def write_summary(options: ExperimentOptions, folds: list[int]) -> str:
     lines = [evaluation.rstrip(), "", "## Synthetic beside real images per fold", "",
              "Left: images of the fold's generator (black tiles: a class it was not asked for); right: real images "
              "of the folds it was trained on. One row per class.", ""]
-    lines += [f"![fold {fold}]({os.path.relpath(run_folder.samples_png(output, fold), output)})" for fold in folds
-              if os.path.isfile(run_folder.samples_png(output, fold))]
+    samples = {f"{name} fold {fold}".strip(): run_folder.samples_png(output, fold, name)
+               for name in generator_runs(options) for fold in folds}
+    lines += [f"![{title}]({os.path.relpath(path, output)})" for title, path in samples.items() if os.path.isfile(path)]
     lines.append("")
     if options.quality:
         lines += ["## Synthetic-image quality per fold (details: quality/foldK/quality.md)", "",
-                  *quality_table(output, folds), "",
+                  *quality_table(options, folds), "",
                   "SWD: sliced Wasserstein distance x1e3 averaged over Laplacian levels (lower is closer); the floor "
                   "is two disjoint halves of the real training images. FID/KID use the penultimate features of a "
                   "classifier trained on the real training folds (a domain feature space, not Inception)."]
+    sweep_table = os.path.join(output, run_folder.SWEEP_DIR, run_folder.SWEEP_MARKDOWN)
+    if os.path.isfile(sweep_table):
+        with open(sweep_table, encoding="utf-8") as handle:
+            lines += ["", "## The synthetic-count curve (details: sweep/evaluation/report.md)", "",
+                      f"![sweep]({run_folder.SWEEP_DIR}/{run_folder.SWEEP_PNG})", "", handle.read().rstrip()]
     path = os.path.join(output, run_folder.REPORT_MARKDOWN)
     write_text(path, "\n".join(lines) + "\n")
     return path
 
 
 def evaluation_options(options: ExperimentOptions) -> EvaluationOptions:
-    """The evaluation of the experiment's folds: real dataset, OUTPUT/evaluation, the folds' synthetic sets."""
+    """The evaluation of the experiment's folds: real dataset, OUTPUT/evaluation, the folds' synthetic sets. With
+    --generators, every synthetic regime is evaluated once per generator NAME as REGIME[NAME]."""
+    patterns = {name: step_dir(options, run_folder.SYNTHETIC_DIR, name, run_folder.FOLD_PLACEHOLDER)
+                for name in generator_runs(options)}
+    named = [name for name in patterns if name]
+    regimes = tuple(variant for regime in options.evaluation.regimes for variant in (
+        [f"{regime}[{name}]" for name in named] if named and uses_synthetic(regime) else [regime]))
     return options.evaluation.replace(
         dataset=options.dataset_dir, output=os.path.join(options.output, run_folder.EVALUATION_DIR),
-        synthetic=run_folder.fold_dir(options.output, run_folder.SYNTHETIC_DIR, run_folder.FOLD_PLACEHOLDER),
-        overwrite=False)
+        regimes=regimes, synthetic=next(iter(patterns.values())),
+        synthetic_sets={name: patterns[name] for name in named}, overwrite=False)
+
+
+def sweep_points(counts: tuple[int, ...]) -> list[tuple[int, str, str]]:
+    """(synthetic images per class, synthetic regime, oversample regime) per level of --synthesis_counts."""
+    return [(n, "none", "none") if n == 0 else (n, f"synthetic[n{n}]", f"oversample[n{n}]") for n in sorted(counts)]
+
+
+def sweep_evaluation_options(options: ExperimentOptions) -> EvaluationOptions:
+    """The evaluation of the synthetic-count curve into OUTPUT/sweep/evaluation: one named set per level."""
+    points = sweep_points(options.synthesis_counts)
+    return evaluation_options(options).replace(
+        output=os.path.join(options.output, run_folder.SWEEP_DIR, run_folder.EVALUATION_DIR),
+        regimes=tuple(dict.fromkeys(regime for _, *regimes in points for regime in regimes)),
+        synthetic_sets={f"n{n}": run_folder.sweep_synthetic_dir(options.output, n, run_folder.FOLD_PLACEHOLDER)
+                        for n, *_ in points if n})
+
+
+def synthesize_sweep(options: ExperimentOptions, fold: int) -> None:
+    """Fold K's synthetic set of every sweep level: N per class from its GAN (the first of --generators); existing
+    sets are kept."""
+    from tfpgan import synthesis
+
+    export = run_folder.export_dir(step_dir(options, run_folder.GAN_DIR, next(iter(generator_runs(options))), fold))
+    for count in sorted(n for n in options.synthesis_counts if n):
+        directory = run_folder.sweep_synthetic_dir(options.output, count, fold)
+        if not os.path.exists(directory):
+            synthesis.synthesize(export, directory, "per_class", count, seed=options.train.seed + fold)
 
 
 def merge(options: ExperimentOptions) -> tuple[dict, str]:
-    """The evaluation report and OUTPUT/report.md of every finished fold (report["missing_folds"]: the others)."""
+    """The evaluation report (and the sweep's, with --synthesis_counts) and OUTPUT/report.md of every finished fold
+    (report["missing_folds"]: the others)."""
+    from tfpgan import sweep
     from tfpgan.evaluation import merge_report
 
     with locked(options):
         report = merge_report(evaluation_options(options))
+        if options.synthesis_counts:
+            sweep_report = merge_report(sweep_evaluation_options(options))
+            sweep.write_sweep(sweep_report, sweep_points(options.synthesis_counts),
+                              os.path.join(options.output, run_folder.SWEEP_DIR))
         return report, write_summary(options, report["folds"])
 
 
@@ -200,14 +280,20 @@ def run_experiment(options: ExperimentOptions, strategy=None) -> tuple[dict, str
         return merge(options)
     os.makedirs(options.output, exist_ok=True)
     info = ensure_dataset(options)
-    if options.train.resolution not in (0, info.resolution):
-        raise TfpganError(f"--resolution={options.train.resolution} (from the command line or a --flagfile) differs "
-                          f"from the dataset's {info.resolution}: the synthetic images must match the classifier's "
-                          f"input; pass --resolution={info.resolution} after the --flagfile, or build the dataset at "
-                          f"--dataset_resolution={options.train.resolution}")
+    for name, train in generator_runs(options).items():
+        if train.resolution not in (0, info.resolution):
+            where = f"generator {name}'s flagfile" if name else "the command line or a --flagfile"
+            raise TfpganError(f"--resolution={train.resolution} (from {where}) differs from the dataset's "
+                              f"{info.resolution}: the synthetic images must match the classifier's input; pass "
+                              f"--resolution={info.resolution}, or build the dataset at "
+                              f"--dataset_resolution={train.resolution}")
     for fold in check_folds(info, options.evaluation.folds, options.dataset_dir):
         run_fold(options, info, fold, strategy)
     if not is_chief(strategy):
         return None
     train_runs(evaluation_options(options))
+    if options.synthesis_counts:
+        for fold in check_folds(info, options.evaluation.folds, options.dataset_dir):
+            synthesize_sweep(options, fold)
+        train_runs(sweep_evaluation_options(options))
     return merge(options)

@@ -7,6 +7,7 @@ and one `*_options_from_flags()` in its main; a wrong value becomes one `Options
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from absl import flags
 
 from tfpgan.options import (
+    GENERATOR_SHARED_KEYS,
     AuditOptions,
     BenchmarkOptions,
     BuildJob,
@@ -22,6 +24,7 @@ from tfpgan.options import (
     ExportOptions,
     Options,
     OptionsError,
+    SplitValidationOptions,
     SynthesisOptions,
     TrainOptions,
     flag_name,
@@ -32,8 +35,9 @@ FLAGS = flags.FLAGS
 KEY_FLAGS = {
     "train": ("dataset", "logdir", "test_fold", "resolution", "kimg_per_phase", "kimg_per_transition",
               "batch_per_resolution", "strategy", "deterministic", "dry_run"),
-    "evaluation": ("dataset", "output", "regimes", "synthetic", "folds", "classifier", "classifier_epochs",
-                   "classic_rotation_degrees", "deterministic"),
+    "evaluation": ("dataset", "output", "regimes", "synthetic", "synthetic_sets", "folds", "seeds", "classifier",
+                   "classifier_epochs", "classifier_steps", "classic_rotation_degrees", "deterministic"),
+    "split_validation": ("dataset", "test_fold", "validation_fraction", "classifier_seed", "output"),
     "quality": ("real", "output", "synthetic", "generator", "num", "folds", "metrics"),
     "synthesis": ("generator", "output", "per_class", "balance_to", "counts", "seed", "png"),
     "build": ("source", "output", "resolution", "channels", "folds"),
@@ -156,6 +160,15 @@ def evaluation_options_from_flags(values: flags.FlagValues = FLAGS) -> Evaluatio
     return options_from_flags(EvaluationOptions, values)
 
 
+def define_split_validation_flags() -> None:
+    define_options_flags(SplitValidationOptions)
+    declare_key_flags(KEY_FLAGS["split_validation"])
+
+
+def split_validation_options_from_flags(values: flags.FlagValues = FLAGS) -> SplitValidationOptions:
+    return options_from_flags(SplitValidationOptions, values)
+
+
 def define_quality_flags() -> None:
     define_options_flags(AuditOptions)
     declare_key_flags(KEY_FLAGS["quality"])
@@ -216,4 +229,15 @@ def define_experiment_flags() -> None:
 
 
 def experiment_options_from_flags(values: flags.FlagValues = FLAGS) -> ExperimentOptions:
-    return options_from_flags(ExperimentOptions, values)
+    """The experiment's options, with the training options of each of its --generators read from their flagfile."""
+    options = options_from_flags(ExperimentOptions, values)
+    shared = {key: getattr(options.train, key) for key in GENERATOR_SHARED_KEYS}
+    generators = {}
+    for name, flagfile in options.generators.items():
+        if not os.path.isfile(flagfile):
+            raise OptionsError(f"--generators: generator {name}'s flagfile {flagfile} does not exist")
+        try:
+            generators[name] = train_options_from_flagfile(flagfile, dataset="", logdir="", **shared)
+        except (flags.Error, OptionsError) as error:
+            raise OptionsError(f"--generators: generator {name}'s flagfile {flagfile}: {error}") from None
+    return options.replace(generator_options=generators)

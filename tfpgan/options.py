@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -20,7 +21,8 @@ from tfpgan.errors import TfpganError
 
 CONDITIONINGS = ("acgan", "none")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
-REGIMES = ("none", "classic", "synthetic", "classic+synthetic")
+REGIMES = ("none", "classic", "synthetic", "classic+synthetic", "oversample", "classic+oversample")
+CLASS_WEIGHTINGS = ("none", "balanced")
 CLASSIFIERS = ("cnn", "resnet18", "vgg16", "resnet50")
 FEATURE_CLASSIFIERS = ("cnn", "resnet18")
 OPTIMIZERS = ("sgd", "adam")
@@ -117,6 +119,23 @@ def parse_counts(text: str) -> dict[str, int]:
             raise OptionsError(f"--counts names class {name!r} twice")
         counts[name] = int(number)
     return counts
+
+
+def parse_named_paths(text: str) -> dict[str, str]:
+    """'name:path,name:path' -> {name: path} (a path may hold ':')."""
+    named: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        name, separator, path = entry.partition(":")
+        if not separator or not name or not path:
+            raise OptionsError(f"expected NAME:PATH,NAME:PATH,..., got {entry!r}")
+        if name in named:
+            raise OptionsError(f"{name!r} is named twice in {text!r}")
+        named[name] = path
+    return named
+
+
+def format_named_paths(named: Mapping[str, str]) -> str:
+    return ",".join(f"{name}:{path}" for name, path in named.items())
 
 
 def option(default: Any = dataclasses.MISSING, help: str = "", *, flag: str | None = None, rule: Rule | None = None,
@@ -282,6 +301,18 @@ def _default_batches() -> dict[int, float]:
     return {4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4, 1024: 4}
 
 
+GAN_LOSSES = ("wgan_gp", "ns_r1")
+GAN_AUGMENT_SETTINGS = ("none", "diffaugment", "adaptive")
+AUGMENTATIONS = ("translation", "cutout", "brightness", "contrast", "saturation")
+
+
+def _is_augment_p(text: str) -> bool:
+    try:
+        return text == "auto" or 0.0 <= float(text) <= 1.0
+    except ValueError:
+        return False
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainOptions(Options):
     """A progressive-GAN run. Defaults follow the official implementation (Karras et al. 2018)."""
@@ -318,16 +349,36 @@ class TrainOptions(Options):
     adam_beta1: float = option(0.0, "Adam beta1.", rule=HALF_OPEN_FRACTION)
     adam_beta2: float = option(0.99, "Adam beta2.", rule=HALF_OPEN_FRACTION)
     adam_epsilon: float = option(1e-8, "Adam epsilon.", rule=POSITIVE)
-    reset_optimizer: bool = option(True, "Reset both Adam optimizers' moments at every new resolution (official "
-                                   "behaviour).")
+    reset_optimizer: bool = option(True, "Reset both Adam optimizers' moments at every phase boundary: fade-in "
+                                   "start and stable start (official behaviour).")
     gp_weight: float = option(10.0, "WGAN-GP gradient-penalty weight lambda.", rule=NON_NEGATIVE)
     gp_target: float = option(1.0, "WGAN-GP target gradient norm.", rule=POSITIVE)
     drift_weight: float = option(0.001, "Weight of the drift term D(real)^2.", rule=NON_NEGATIVE)
     ac_weight: float = option(1.0, "Weight of the AC-GAN label cross-entropy.", rule=NON_NEGATIVE)
+    loss: str = option("wgan_gp", "wgan_gp: WGAN-GP + drift (official PGGAN); ns_r1: non-saturating logistic loss "
+                       "with R1 on reals every --r1_interval steps (StyleGAN2-ADA, DiffAugment; for small data).",
+                       choices=GAN_LOSSES)
+    r1_gamma: float = option(10.0, "R1 weight gamma of --loss=ns_r1 (penalty gamma / 2 * |grad D(real)|^2; "
+                             "DiffAugment: 10, ADA's heuristic 0.0002 * resolution^2 / batch).", rule=NON_NEGATIVE)
+    r1_interval: int = option(16, "Lazy R1: computed every this many steps and scaled by it (StyleGAN2: 16).",
+                              rule=POSITIVE)
+    augment: tuple[str, ...] = option(
+        (), "Differentiable augmentation of every image D sees (reals, fakes, penalty inputs), e.g. "
+        "'translation,cutout,brightness,contrast'; saturation acts on 3 channels only; empty: none.",
+        rule=Rule(f"distinct names among {', '.join(AUGMENTATIONS)}",
+                  lambda v: len(set(v)) == len(v) and all(name in AUGMENTATIONS for name in v)))
+    augment_p: str = option("1", "Probability of each --augment op per image: a number in [0, 1] (DiffAugment: 1) or "
+                            "'auto' (ADA: adapted from the sign of D's real outputs, starting at 0).",
+                            rule=Rule("'auto' or a number in [0, 1]", _is_augment_p))
+    augment_target: float = option(0.6, "--augment_p=auto raises p while E[sign(D(real))] is above this target.",
+                                   rule=HALF_OPEN_FRACTION)
+    augment_speed_kimg: float = option(500.0, "--augment_p=auto can move p from 0 to 1 in this many kimg.",
+                                       rule=POSITIVE)
     ema_beta: float = option(0.999, "Generator EMA decay (the EMA generator is exported and shown).",
                              rule=HALF_OPEN_FRACTION)
-    balanced_fake_labels: bool = option(True, "Sample fake labels uniformly over classes (else by the data's class "
-                                        "frequencies).")
+    balanced_fake_labels: bool = option(True, "Generator step: exactly balanced fake labels in every batch (else "
+                                        "sampled by the training folds' class frequencies). The discriminator step "
+                                        "always uses the real minibatch's labels (official).")
     seed: int = option(0, "Seed of latents, labels, penalties, initial weights and data order.", rule=NON_NEGATIVE)
     deterministic: bool = option(False, "Reproducible to the bit on the same machine type: TensorFlow op "
                                  "determinism, fixed thread pools, every generator seeded (slower).")
@@ -351,6 +402,8 @@ class TrainOptions(Options):
     metrics_images: int = option(512, "Images (fake and real each) per SWD measurement during training.",
                                  rule=POSITIVE)
     export: bool = option(True, "Export the EMA generator as a SavedModel to LOGDIR/export/generator at the end.")
+    exclude_ids: str | None = option(None, "Text file of example ids, one per line, that the GAN never sees (its "
+                                     "export's metadata lists them).")
     allow_schedule_change: bool = option(False, "Resume a run whose schedule flags (kimg per phase/transition, "
                                          "total kimg, batch sizes) differ from its config.json, moving it to the "
                                          "phase the new schedule gives its kimg.")
@@ -358,6 +411,9 @@ class TrainOptions(Options):
     def check(self) -> None:
         if self.resolution and self.start_resolution > self.resolution:
             fail("start_resolution", f"must be <= --resolution, got {self.start_resolution} > {self.resolution}")
+        if self.augment_p == "auto" and not self.augment:
+            fail("augment_p", "auto needs --augment (the operations it adapts), e.g. "
+                 "--augment=translation,cutout,brightness,contrast")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -368,12 +424,12 @@ class ExportOptions(Options):
     checkpoint: str | None = option(None, "Checkpoint prefix to export (default: the latest).")
 
 
-def parse_resolution_list(text: str) -> tuple[int, ...]:
+def parse_int_list(text: str) -> tuple[int, ...]:
     """'64,128' -> (64, 128); '' -> ()."""
     try:
         return tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise OptionsError(f"expected resolutions like '64,128', got {text!r}") from None
+        raise OptionsError(f"expected integers like '64,128', got {text!r}") from None
 
 
 def parse_booleans(text: str) -> tuple[bool, ...]:
@@ -383,6 +439,14 @@ def parse_booleans(text: str) -> tuple[bool, ...]:
     if not all(part in words for part in parts):
         raise OptionsError(f"expected booleans like 'false,true', got {text!r}")
     return tuple(words[part] for part in parts)
+
+
+def parse_fractions(text: str) -> tuple[float, ...]:
+    """'1,0.1' -> (1.0, 0.1)."""
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise OptionsError(f"expected numbers like '1,0.1', got {text!r}") from None
 
 
 def format_list(values: Sequence[Any]) -> str:
@@ -396,7 +460,7 @@ DISTINCT_BOOLEANS = Rule("one or two distinct booleans", lambda v: 0 < len(v) ==
 class BenchmarkOptions(Options):
     """What tools.benchmark measures."""
 
-    what: str = option("pipeline", "What to measure.", choices=("pipeline", "train", "metrics"))
+    what: str = option("pipeline", "What to measure.", choices=("pipeline", "train", "metrics", "gan_quality"))
     batch_size: int = option(64, "Batch size of the pipeline benchmark.", rule=POSITIVE)
     seconds: float = option(5.0, "Measuring time per configuration, after warm-up.", rule=Rule(">= 0.5",
                                                                                                   lambda v: v >= 0.5))
@@ -407,13 +471,29 @@ class BenchmarkOptions(Options):
         "resolution is raised to the largest); empty: every stable phase of each flagfile.",
         rule=Rule(f"distinct powers of two in {MIN_RESOLUTION}..{MAX_RESOLUTION}",
                   lambda v: len(set(v)) == len(v) and all(valid_resolution(r) for r in v)),
-        parse=parse_resolution_list, format=format_list)
+        parse=parse_int_list, format=format_list)
     mixed_precision: tuple[bool, ...] = option((False,), "--what=train measures each of these --mixed_precision "
                                                "settings, e.g. 'false,true'.", rule=DISTINCT_BOOLEANS,
                                                parse=parse_booleans, format=format_list)
     jit_compile: tuple[bool, ...] = option((False, True), "--what=train measures each of these --jit_compile "
                                            "settings, e.g. 'false,true'.", rule=DISTINCT_BOOLEANS,
                                            parse=parse_booleans, format=format_list)
+    gan_flagfile: str = option("flags/quickstart.cfg", "--what=gan_quality trains this flagfile's GAN per setting.")
+    gan_baseline: str | None = option("flags/quickstart_wgan15.cfg", "--what=gan_quality also trains this flagfile "
+                                      "as it is, on all the training images (the row to beat); empty: none.")
+    gan_losses: tuple[str, ...] = option(GAN_LOSSES, "--what=gan_quality: the --loss values compared.",
+                                         choices=GAN_LOSSES)
+    gan_augments: tuple[str, ...] = option(GAN_AUGMENT_SETTINGS, "--what=gan_quality: none, diffaugment "
+                                           "(translation,cutout,brightness,contrast at p = 1) or adaptive (the same "
+                                           "ops, --augment_p=auto).", choices=GAN_AUGMENT_SETTINGS)
+    gan_subsets: tuple[float, ...] = option((1.0, 0.1), "--what=gan_quality: fractions of the training images the "
+                                            "GAN sees (the rest is excluded, stratified by class).",
+                                            rule=Rule("fractions in (0, 1]", lambda v: bool(v) and all(
+                                                0 < f <= 1 for f in v)), parse=parse_fractions, format=format_list)
+    gan_kimg_per_phase: float = option(0.0, "--what=gan_quality: kimg per phase and per transition (0 = the "
+                                       "flagfile's).", rule=NON_NEGATIVE)
+    gan_images: int = option(256, "--what=gan_quality: images per class on each side of SWD (floor: two disjoint real "
+                             "samples of this size) and KID.", rule=POSITIVE)
 
 
 # --- classifier evaluation ----------------------------------------------------------------------------------------
@@ -427,15 +507,27 @@ class ClassifierTraining(Options):
                              flag="classifier", choices=CLASSIFIERS)
     weights: str | None = option(None, "Optional initial weights (*.weights.h5 of the same architecture).",
                                  flag="classifier_weights")
-    epochs: int = option(50, "Training epochs per run (the best-validation-loss epoch is kept).",
-                         flag="classifier_epochs", rule=POSITIVE)
+    epochs: int = option(50, "Maximum training epochs per run; an epoch is ceil(N / batch) steps, N the largest "
+                         "training set among the evaluation's regimes for that fold, so every regime trains the same "
+                         "number of steps (the best-validation-loss epoch is kept).", flag="classifier_epochs",
+                         rule=POSITIVE)
+    steps: int = option(0, "Step budget per run, replacing max(--classifier_epochs x steps per epoch, "
+                        "--classifier_min_steps) (0 = that).", flag="classifier_steps", rule=NON_NEGATIVE)
+    patience: int = option(10, "Stop early once the validation loss has not improved for this many epochs.",
+                           flag="classifier_patience", rule=POSITIVE)
+    min_steps: int = option(500, "Train at least this many optimizer steps (a small set's epochs are few steps) and "
+                            "never stop early before them.", flag="classifier_min_steps", rule=NON_NEGATIVE)
+    class_weighting: str = option("none", "balanced: weight the loss of each class by n / (classes x n_class) of "
+                                  "the run's training set (sklearn's compute_class_weight).", choices=CLASS_WEIGHTINGS)
     batch_size: int = option(64, "Classifier minibatch size.", flag="classifier_batch_size", rule=POSITIVE)
     learning_rate: float = option(1e-3, "Classifier learning rate.", flag="classifier_learning_rate", rule=POSITIVE)
     optimizer: str = option("sgd", "Classifier optimizer.", flag="classifier_optimizer", choices=OPTIMIZERS)
-    seed: int = option(0, "Seed of the validation split, weights and batch order; test fold k uses seed + k in "
-                       "every regime (paired comparison).", flag="classifier_seed", rule=NON_NEGATIVE)
-    validation_fraction: float = option(0.1, "Fraction of the real training folds held out (stratified) to choose "
-                                        "the best epoch.", rule=OPEN_FRACTION)
+    seed: int = option(0, "Seed of the validation split, weights and batch order; test fold k, repeat r uses "
+                       "seed + k + 1000 r in every regime (paired comparison).", flag="classifier_seed",
+                       rule=NON_NEGATIVE)
+    validation_fraction: float = option(0.1, "Fraction of the real training folds held out (stratified by class, "
+                                        "grouped by patient) to choose the best epoch; one split per test fold.",
+                                        rule=OPEN_FRACTION)
     deterministic: bool = option(False, "Reproducible to the bit on the same machine type: TensorFlow op "
                                  "determinism, fixed thread pools, every generator seeded (slower).")
 
@@ -499,12 +591,56 @@ class ClassicAugmentation(Options):
         return min(self.translate_pixels, self.translate_fraction * size) / size
 
 
+SET_REGIMES = tuple(regime for regime in REGIMES if {"synthetic", "oversample"} & set(regime.split("+")))
+REGIMES_TEXT = (f"one of {', '.join(REGIMES)} ({', '.join(SET_REGIMES)} may name a set of --synthetic_sets in "
+                "brackets, e.g. synthetic[big])")
+SET_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+def split_regime(regime: str) -> tuple[str, str | None]:
+    """'oversample[big]' -> ('oversample', 'big'); 'classic' -> ('classic', None)."""
+    base, bracket, rest = regime.partition("[")
+    if not bracket:
+        return regime, None
+    if not rest.endswith("]"):
+        raise OptionsError(f"--regimes must be {REGIMES_TEXT}, got {regime!r}")
+    return base, rest[:-1]
+
+
+def _parts(regime: str) -> list[str]:
+    return split_regime(regime)[0].split("+")
+
+
 def uses_synthetic(regime: str) -> bool:
-    return "synthetic" in regime.split("+")
+    """Whether the regime adds the images of a synthetic set to the real training images."""
+    return "synthetic" in _parts(regime)
+
+
+def uses_oversample(regime: str) -> bool:
+    """Whether the regime resamples the real training images to per-class target counts."""
+    return "oversample" in _parts(regime)
 
 
 def uses_classic(regime: str) -> bool:
-    return "classic" in regime.split("+")
+    return "classic" in _parts(regime)
+
+
+def parse_synthetic_sets(text: str) -> dict[str, str]:
+    """'big:runs/fold{fold}/big,small:runs/fold{fold}/small' -> {'big': ..., 'small': ...}."""
+    sets: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        name, separator, pattern = entry.partition(":")
+        if not separator or not name or not pattern or not set(name) <= SET_NAME_CHARACTERS:
+            raise OptionsError(f"--synthetic_sets must be NAME:PATTERN,NAME:PATTERN (names of letters, digits, "
+                               f"'_', '.', '-'), got {entry!r}")
+        if name in sets:
+            raise OptionsError(f"--synthetic_sets names set {name!r} twice")
+        sets[name] = pattern
+    return sets
+
+
+def format_synthetic_sets(sets: Mapping[str, str]) -> str:
+    return ",".join(f"{name}:{pattern}" for name, pattern in sets.items())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -514,20 +650,60 @@ class EvaluationOptions(Options):
     dataset: str = option(help="Real dataset folder made by tools.build_dataset.")
     output: str = option(help="Report folder: report.json, report.md, figures, runs/ (finished runs, for resuming) "
                          "and tensorboard/.")
-    regimes: tuple[str, ...] = option(("none", "classic"), "Comma-separated augmentation regimes.", choices=REGIMES)
+    regimes: tuple[str, ...] = option(
+        ("none", "classic"), f"Comma-separated training regimes, each {REGIMES_TEXT}. oversample: the real training "
+        "images resampled per class to the counts the synthetic regime reaches (real + synthetic), or to the "
+        "largest class's count without a synthetic set.")
     synthetic: str | None = option(None, "Synthetic dataset folder made by tools.synthesize, for the synthetic "
                                    "regimes; '{fold}' in it is replaced by the test fold (one generator per fold).")
+    synthetic_sets: dict = option(help="Named synthetic sets NAME:PATTERN,NAME:PATTERN ('{fold}' as in "
+                                  "--synthetic) for regimes such as synthetic[NAME] and oversample[NAME].",
+                                  factory=dict, parse=parse_synthetic_sets, format=format_synthetic_sets)
     folds: tuple[int, ...] | None = option(None, "Test folds to evaluate: 'all' or indices like '0,2'.",
                                            parse=parse_folds, format=format_folds)
+    seeds: int = option(1, "Classifier runs per (regime, test fold), repeat r from seed --classifier_seed + fold + "
+                        "1000 r, the same in every regime (paired).", rule=POSITIVE)
     training: ClassifierTraining = option(factory=ClassifierTraining)
     augmentation: ClassicAugmentation = option(factory=ClassicAugmentation)
     overwrite: bool = option(False, "Replace an existing report folder made with other settings.")
 
     def check(self) -> None:
-        if any(uses_synthetic(regime) for regime in self.regimes) and not self.synthetic:
-            fail("synthetic", "is needed by the synthetic regimes (a dataset folder, or a pattern with {fold})")
+        if len(set(self.regimes)) != len(self.regimes) or not self.regimes:
+            fail("regimes", f"must list distinct regimes, got {','.join(self.regimes)!r}")
+        for regime in self.regimes:
+            base, name = split_regime(regime)
+            if base not in REGIMES:
+                fail("regimes", f"must be {REGIMES_TEXT}, got {regime!r}")
+            if name is not None and base not in SET_REGIMES:
+                fail("regimes", f"names a synthetic set in {regime!r}, but {base} uses none")
+            if name is not None and name not in self.synthetic_sets:
+                known = ", ".join(self.synthetic_sets) or "none given"
+                fail("synthetic_sets", f"has no set {name!r} (regime {regime}); known sets: {known}")
+            if name is None and uses_synthetic(regime) and not self.synthetic:
+                fail("synthetic", f"is needed by regime {regime} (a dataset folder, or a pattern with {{fold}})")
         if any(uses_classic(regime) for regime in self.regimes) and not self.augmentation.enabled:
             fail("regimes", "has classic regimes but every classic augmentation is switched off")
+
+    def synthetic_pattern(self, regime: str) -> str | None:
+        """The synthetic set (pattern with '{fold}') whose images or class counts ``regime`` uses, if any."""
+        base, name = split_regime(regime)
+        if name is not None:
+            return self.synthetic_sets[name]
+        return self.synthetic if base in SET_REGIMES else None
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitValidationOptions(Options):
+    """Which validation split tools.split_validation writes: the one the evaluation uses for that test fold."""
+
+    dataset: str = option(help="Real dataset folder made by tools.build_dataset.")
+    output: str = option(help="Text file to write: the validation ids, one per line (for tools.train "
+                         "--exclude_ids).")
+    test_fold: int = option(0, "Test fold whose classifier-validation split to write.", rule=NON_NEGATIVE)
+    validation_fraction: float = option(0.1, "Fraction of the real training folds held out for validation (the "
+                                        "evaluation's --validation_fraction).", rule=OPEN_FRACTION)
+    seed: int = option(0, "The evaluation's --classifier_seed (the split is seeded by it and the test fold).",
+                       flag="classifier_seed", rule=NON_NEGATIVE)
 
 
 # --- quality audit -----------------------------------------------------------------------------------------------
@@ -541,8 +717,11 @@ class QualityOptions(Options):
     classifier: str = option("cnn", "Classifier whose penultimate layer is the domain feature space of FID/KID "
                              "(trained on the real training folds, cached in DATASET/.cache/).",
                              flag="quality_classifier", choices=FEATURE_CLASSIFIERS)
-    classifier_epochs: int = option(5, "Training epochs of that classifier.", flag="quality_classifier_epochs",
-                                    rule=POSITIVE)
+    classifier_epochs: int = option(50, "Maximum training epochs of that classifier (it stops early when the loss "
+                                    "on a validation split of the training folds stops improving, and keeps its "
+                                    "best epoch).", flag="quality_classifier_epochs", rule=POSITIVE)
+    classifier_patience: int = option(5, "Epochs without a better validation loss before that classifier stops.",
+                                      flag="quality_classifier_patience", rule=POSITIVE)
     classifier_batch_size: int = option(32, rule=POSITIVE, exposed=False)
     inception_weights: str | None = option(None, "Optional InceptionV3 no-top weights file: FID/KID are then also "
                                            "computed in Inception space (nothing is ever downloaded).")
@@ -619,6 +798,10 @@ class SynthesisOptions(Options):
 # --- the whole experiment ----------------------------------------------------------------------------------------
 
 
+# Settings every generator of an experiment's --generators takes from the experiment's own training flags.
+GENERATOR_SHARED_KEYS = ("seed", "deterministic", "strategy")
+
+
 def _train_template() -> TrainOptions:
     return TrainOptions(dataset="", logdir="")
 
@@ -644,14 +827,30 @@ class ExperimentOptions(Options):
                                  "synthetic; per_class: --synthesis_count synthetic images per class.",
                                  choices=EXPERIMENT_SYNTHESIS_MODES)
     synthesis_count: int = option(1000, "N of --synthesis_mode.", rule=POSITIVE)
+    synthesis_counts: tuple[int, ...] = option(
+        (), "The synthetic-count curve, e.g. '0,250,500,1000,2000': after the report, evaluate per level N a set of N "
+        "synthetic images per class from each fold's GAN (regime synthetic[nN]) beside the real images oversampled "
+        "to the same counts (oversample[nN]); level 0 is the regime none. Writes OUTPUT/sweep/sweep.png and a table.",
+        rule=Rule("distinct integers >= 0", lambda v: len(set(v)) == len(v) and all(n >= 0 for n in v)),
+        parse=parse_int_list, format=format_list)
     quality: bool = option(True, "Audit each fold's synthetic images (as tools.measure_quality does) into the "
                            "report.")
     quality_max_images: int = option(0, "Audit a seeded random sample of at most this many synthetic images per "
                                      "fold (0 = all); the memorization search costs synthetic x training SSIMs.",
                                      rule=NON_NEGATIVE)
+    generators: dict = option(
+        help="Compare generators: NAME:FLAGFILE,... training flagfiles (e.g. 'pggan:flags/quickstart.cfg,"
+             "dcgan:flags/dcgan_quickstart.cfg'); each is trained per fold on the same images (OUTPUT/gan/NAME/foldK), "
+             "synthesized, audited and evaluated as synthetic[NAME] beside the other regimes, with the experiment's "
+             f"{', '.join('--' + key for key in GENERATOR_SHARED_KEYS)}. Empty: one generator from the training flags.",
+        factory=dict, rule=Rule("NAME:FLAGFILE pairs with names of letters, digits, '_' or '-'",
+                                lambda v: all(re.fullmatch(r"[A-Za-z0-9_-]+", name) for name in v)),
+        parse=parse_named_paths, format=format_named_paths)
+    generator_options: dict = option(help="Name -> TrainOptions of --generators (read from their flagfiles).",
+                                     factory=dict, exposed=False)
     train: TrainOptions = option(factory=_train_template, skip=("dataset", "logdir", "test_fold", "export"))
     evaluation: EvaluationOptions = option(factory=_evaluation_template,
-                                           skip=("dataset", "output", "synthetic", "overwrite"))
+                                           skip=("dataset", "output", "synthetic", "synthetic_sets", "overwrite"))
     audit: QualityOptions = option(factory=QualityOptions)
     report_only: bool = option(False, "Train nothing: merge the report (OUTPUT/evaluation/report.*, OUTPUT/report.md) "
                                "of every finished fold, e.g. of folds run on several hosts with --folds=K, and name "

@@ -1,49 +1,87 @@
 """The evaluation report: report.json, report.md, and per-regime confusion-matrix and ROC figures.
 
-Input: per regime, one result per test fold (classification_metrics of that fold as ``metrics``,
-plus the per-example ``y_true``, ``y_prob`` and ``ids``). Per regime the report holds the per-fold
-metrics, their mean / sample std over folds (``summarize``) and the metrics of all test examples
-pooled over folds. Per comparison of two regimes (treatment vs baseline) it holds, for the table's
-metrics, the difference of the fold means with a paired t-test over folds, and McNemar's test on
-the pooled per-example correctness, examples matched by id. Every file is written atomically.
+Input: per regime, one result per run, a run being one (test fold, seed) pair: ``classification_metrics`` of its
+test fold (``metrics``), the per-example ``y_true``, ``y_prob`` and ``ids``, and its ``training`` record. Per
+regime the report holds every run's metrics, their mean / sample std over runs with a corrected 95 % confidence
+interval, the metrics of all test predictions pooled, and the training record (optimizer steps, runs whose test
+predictions collapsed to one class, runs stopped at the step cap while still improving). Per comparison of two
+regimes (treatment vs baseline, paired by (fold, seed)) and per non-redundant metric (macro sensitivity = balanced
+accuracy, macro specificity, macro AUC) it holds the mean difference with the corrected resampled t-test and its
+interval, Holm-adjusted within the metric's table, and a paired bootstrap interval over pooled test examples.
+A design paragraph states what the evaluation can and cannot show. Every file is written atomically.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from scipy import stats
 from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
 
 from tfpgan.atomic import atomic_file, write_json, write_text
-from tfpgan.metrics.classification import (
-    MCNEMAR_EXACT_BELOW,
-    classification_metrics,
-    mcnemar_test,
-    paired_fold_test,
-    summarize,
-)
+from tfpgan.metrics.classification import classification_metrics, macro_rates, summarize
 from tfpgan.run_folder import REPORT_JSON, REPORT_MARKDOWN
+from tfpgan.statistics import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    CONFIDENCE,
+    cluster_bootstrap_ci,
+    corrected_t_test,
+    holm_adjust,
+    minimum_detectable_difference,
+)
 
-# (treatment, baseline), reported when both regimes were evaluated.
-COMPARISONS = (("classic+synthetic", "classic"), ("synthetic", "none"), ("classic", "none"))
-# Metric key (as in summarize) -> table header. All but the AUC are shown in percent.
+FORMAT_VERSION = 2
+# Metric key (as in summarize) -> table header: the non-redundant metrics, the only ones tested. Accuracy and the
+# micro averages stay in report.json (see MICRO_NOTE). All but the AUC are shown in percent.
 TABLE_COLUMNS = {
-    "accuracy": "Accuracy (%)",
-    "micro/sensitivity": "Sensitivity micro (%)",
-    "micro/specificity": "Specificity micro (%)",
-    "macro/sensitivity": "Sensitivity macro (%)",
+    "macro/sensitivity": "Sensitivity macro = balanced accuracy (%)",
     "macro/specificity": "Specificity macro (%)",
     "macro/auc": "AUC macro",
 }
 UNSCALED_METRICS = ("macro/auc",)
-AVERAGING_NOTE = ("micro = pooled one-vs-rest counts (micro sensitivity = accuracy); macro = mean over classes; "
-                  "± = sample std over {folds} folds")
+METRIC_NAMES = {"macro/sensitivity": "macro sensitivity (balanced accuracy)",
+                "macro/specificity": "macro specificity", "macro/auc": "macro AUC"}
+# Metrics recomputed on bootstrap resamples of pooled test examples (from confusion counts).
+BOOTSTRAP_METRICS = ("macro/sensitivity", "macro/specificity")
+HEADLINE_METRIC = "macro/sensitivity"
+POWER = 0.8
+# Below this many degrees of freedom the design paragraph warns that almost nothing can be shown.
+FEW_DEGREES_OF_FREEDOM = 5
+MICRO_NOTE = ("report.json also holds accuracy and the micro averages, which repeat the same information: micro "
+              "sensitivity = accuracy and micro specificity = 1 − (1 − accuracy) / (K − 1) for single-label data with "
+              "K = {classes} classes.")
+_NAMED_REGIME = re.compile(r"^[^\[\]]+\[(?P<name>[^\[\]]+)\]$")
+
+
+def comparison_pairs(regimes: Iterable[str]) -> list[tuple[str, str]]:
+    """(treatment, baseline) pairs of the evaluated regimes, headline first: synthetic vs oversample; per named set
+    NAME, synthetic[NAME] vs oversample[NAME] (a synthetic-count level) or, without oversample[NAME] (one of
+    several generators), vs oversample, none and classic; synthetic vs none and vs classic; classic+synthetic vs
+    classic+oversample and vs classic (named alike); oversample vs none; classic vs none."""
+    regimes = list(regimes)
+    names = ["", *dict.fromkeys(match["name"] for match in map(_NAMED_REGIME.match, regimes) if match)]
+
+    def variant(regime: str, name: str) -> str:
+        return f"{regime}[{name}]" if name else regime
+
+    def baseline(regime: str, name: str) -> str:
+        return variant(regime, name) if variant(regime, name) in regimes else regime
+
+    generators = [name for name in names if not name or variant("oversample", name) not in regimes]
+    pairs = [(variant("synthetic", n), baseline("oversample", n)) for n in names]
+    pairs += [(variant("synthetic", n), other) for other in ("none", "classic") for n in generators]
+    pairs += [(variant("classic+synthetic", n), baseline("classic+oversample", n)) for n in names]
+    pairs += [(variant("classic+synthetic", n), "classic") for n in generators]
+    pairs += [("oversample", "none"), ("classic", "none")]
+    return [(treatment, base) for treatment, base in dict.fromkeys(pairs) if treatment in regimes and base in regimes]
 
 
 def metric_value(metrics: Mapping[str, Any], key: str) -> float | None:
@@ -52,6 +90,16 @@ def metric_value(metrics: Mapping[str, Any], key: str) -> float | None:
     for part in key.split("/"):
         value = value[part]
     return value
+
+
+def run_seed(result: Mapping[str, Any]) -> int:
+    """The seed (repeat index) of a run; results written before repeats existed have seed 0."""
+    return int(result.get("seed", 0))
+
+
+def run_key(fold: int, seed: int) -> str:
+    """The key of a run in ``regimes[...]["folds"]``: ``"K"`` for seed 0 (as before repeats), else ``"K/seedR"``."""
+    return str(fold) if seed == 0 else f"{fold}/seed{seed}"
 
 
 def figure_names(regime: str) -> dict[str, str]:
@@ -63,63 +111,220 @@ def _pooled_predictions(results: Sequence[Mapping[str, Any]]) -> tuple[np.ndarra
             np.concatenate([np.asarray(r["y_prob"], np.float64) for r in results]))
 
 
-def regime_report(results: Sequence[Mapping[str, Any]], class_names: Sequence[str]) -> dict[str, Any]:
-    """Per-fold metrics, their summary over folds, and the metrics pooled over folds."""
+def _train_size(result: Mapping[str, Any]) -> int | None:
+    """The distinct real images of the run's training folds (training + validation split): from the recorded ids,
+    else from the counts; None when neither is recorded."""
+    training = result.get("training", {})
+    validation = (len(set(training["validation_ids"])) if "validation_ids" in training
+                  else training.get("validation_images", 0))
+    if "train_ids" in training:
+        return len(set(training["train_ids"])) + validation
+    return int(training["real_images"]) + validation if "real_images" in training else None
+
+
+def held_out_ratio(results: Sequence[Mapping[str, Any]], dataset_folds: int) -> float:
+    """Mean test-set size over mean real training size of ``results``; 1 / (K - 1) when sizes are not recorded."""
+    train_sizes = [_train_size(r) for r in results]
+    if not results or None in train_sizes:
+        return 1.0 / max(dataset_folds - 1, 1)
+    return float(np.mean([len(r["y_true"]) for r in results]) / np.mean(train_sizes))
+
+
+def _run_record(result: Mapping[str, Any], class_names: Sequence[str]) -> dict[str, Any]:
+    """Fold, seed, sizes, training budget and the two warnings of one run."""
+    training = result.get("training", {})
+    predicted = np.unique(np.asarray(result["y_prob"]).argmax(axis=1))
+    steps, max_steps, per_epoch = (training.get(key) for key in ("steps", "max_steps", "steps_per_epoch"))
+    still_improving = None
+    if None not in (steps, max_steps, per_epoch, training.get("best_epoch")):
+        still_improving = (steps >= max_steps and not training.get("stopped_early", False)
+                           and training["best_epoch"] >= -(-steps // per_epoch))
     return {
-        "folds": {str(r["fold"]): r["metrics"] for r in results},
+        "fold": result["fold"], "seed": run_seed(result), "test_images": len(result["y_true"]),
+        "train_images": _train_size(result), "images": training.get("images"),
+        "synthetic_images": training.get("synthetic_images"), "steps": steps, "max_steps": max_steps,
+        "best_epoch": training.get("best_epoch"), "stopped_early": training.get("stopped_early"),
+        "collapsed_to": class_names[predicted[0]] if len(predicted) == 1 and len(result["y_true"]) > 1 else None,
+        "still_improving_at_cap": still_improving,
+    }
+
+
+def _estimate(values: Sequence[float], ratio: float) -> dict[str, Any]:
+    """Mean, sample std and corrected 95 % interval of one metric over a regime's runs."""
+    test = corrected_t_test(values, ratio)
+    return {key: test[key] for key in ("runs", "mean", "std", "ci_low", "ci_high")}
+
+
+def regime_report(results: Sequence[Mapping[str, Any]], class_names: Sequence[str],
+                  dataset_folds: int) -> dict[str, Any]:
+    """Per-run metrics (keyed by run_key) and records, their summary and estimates, and the pooled metrics."""
+    ratio = held_out_ratio(results, dataset_folds)
+    estimates = {}
+    for key in TABLE_COLUMNS:
+        values = [value for value in (metric_value(r["metrics"], key) for r in results) if value is not None]
+        estimates[key] = _estimate(values, ratio) if values else None
+    return {
+        "folds": {run_key(r["fold"], run_seed(r)): r["metrics"] for r in results},
+        "runs": [_run_record(r, class_names) for r in results],
         "summary": summarize([r["metrics"] for r in results]),
+        "estimates": estimates,
+        "test_train_ratio": ratio,
         "pooled": classification_metrics(*_pooled_predictions(results), class_names),
     }
 
 
-def _correct_by_id(results: Sequence[Mapping[str, Any]]) -> dict[str, bool]:
-    y_true, y_prob = _pooled_predictions(results)
-    ids = [i for r in results for i in r["ids"]]
-    return dict(zip(ids, (y_prob.argmax(axis=1) == y_true).tolist()))
+def _by_run(results: Sequence[Mapping[str, Any]]) -> dict[tuple[int, int], Mapping[str, Any]]:
+    return {(r["fold"], run_seed(r)): r for r in results}
 
 
-def compare(treatment: Sequence[Mapping[str, Any]], baseline: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Treatment vs baseline: per table metric over the folds both define, and McNemar by example id."""
-    treatment_folds = {r["fold"]: r["metrics"] for r in treatment}
-    baseline_folds = {r["fold"]: r["metrics"] for r in baseline}
-    common_folds = sorted(treatment_folds.keys() & baseline_folds.keys())
+def _predictions_by_example(results: Sequence[Mapping[str, Any]]) -> dict[tuple[str, int], tuple[int, int]]:
+    """(test id, seed) -> (true class, predicted class)."""
+    return {(example_id, run_seed(r)): (int(truth), int(np.argmax(probabilities)))
+            for r in results for example_id, truth, probabilities in zip(r["ids"], r["y_true"], r["y_prob"])}
+
+
+def _macro_difference(num_classes: int, metric: str):
+    """statistic(sums [B, 2 K K]) -> treatment minus baseline macro ``metric`` of the summed confusion counts."""
+    def statistic(sums: np.ndarray) -> np.ndarray:
+        confusions = sums.reshape(len(sums), 2, num_classes, num_classes)
+        rates = macro_rates(confusions)[metric.split("/")[1]]
+        return rates[:, 0] - rates[:, 1]
+    return statistic
+
+
+def paired_bootstrap(treatment: Sequence[Mapping[str, Any]], baseline: Sequence[Mapping[str, Any]],
+                     num_classes: int) -> dict[str, Any] | None:
+    """Bootstrap intervals of the pooled macro sensitivity / specificity difference: test examples resampled
+    (each with its predictions of every seed), predictions paired across regimes by (id, seed)."""
+    predicted_treatment, predicted_baseline = _predictions_by_example(treatment), _predictions_by_example(baseline)
+    pairs = sorted(predicted_treatment.keys() & predicted_baseline.keys())
+    if not pairs:
+        return None
+    example_index = {example_id: n for n, example_id in enumerate(sorted({example_id for example_id, _ in pairs}))}
+    counts = np.zeros((len(example_index), 2, num_classes, num_classes))
+    for pair in pairs:
+        row = example_index[pair[0]]
+        counts[(row, 0, *predicted_treatment[pair])] += 1
+        counts[(row, 1, *predicted_baseline[pair])] += 1
+    counts = counts.reshape(len(example_index), -1)
+    return {"examples": len(example_index), "predictions": len(pairs),
+            "metrics": {key: cluster_bootstrap_ci(counts, _macro_difference(num_classes, key))
+                        for key in BOOTSTRAP_METRICS}}
+
+
+def compare(treatment: Sequence[Mapping[str, Any]], baseline: Sequence[Mapping[str, Any]], num_classes: int,
+            dataset_folds: int) -> dict[str, Any]:
+    """Treatment vs baseline over their common (fold, seed) runs: per table metric the corrected resampled t-test
+    of the paired differences, and the paired bootstrap over pooled test examples."""
+    treatment_runs, baseline_runs = _by_run(treatment), _by_run(baseline)
+    common = sorted(treatment_runs.keys() & baseline_runs.keys())
+    ratio = held_out_ratio([baseline_runs[run] for run in common], dataset_folds)
     metrics = {}
     for key in TABLE_COLUMNS:
-        pairs = [(metric_value(treatment_folds[f], key), metric_value(baseline_folds[f], key)) for f in common_folds]
+        pairs = [(metric_value(treatment_runs[run]["metrics"], key), metric_value(baseline_runs[run]["metrics"], key))
+                 for run in common]
         pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
         if not pairs:
-            metrics[key] = {"folds": 0, "treatment_mean": None, "baseline_mean": None, "mean_difference": None,
-                            "p_value": None}
+            metrics[key] = None
             continue
         a, b = np.array(pairs).T
-        metrics[key] = {"folds": len(pairs), "treatment_mean": float(a.mean()), "baseline_mean": float(b.mean()),
-                        **paired_fold_test(a, b)}
-    correct_treatment, correct_baseline = _correct_by_id(treatment), _correct_by_id(baseline)
-    ids = sorted(correct_treatment.keys() & correct_baseline.keys())
-    mcnemar = None
-    if ids:
-        mcnemar = {"n": len(ids), **mcnemar_test([correct_treatment[i] for i in ids],
-                                                 [correct_baseline[i] for i in ids])}
-    return {"folds": common_folds, "metrics": metrics, "mcnemar": mcnemar}
+        test = corrected_t_test(a - b, ratio)
+        metrics[key] = {"treatment_mean": float(a.mean()), "baseline_mean": float(b.mean()),
+                        "mean_difference": test.pop("mean"), **test}
+    return {"runs": [list(run) for run in common], "folds": sorted({fold for fold, _ in common}),
+            "test_train_ratio": ratio, "metrics": metrics,
+            "bootstrap": paired_bootstrap(treatment, baseline, num_classes)}
+
+
+def _add_holm(comparisons: Sequence[dict[str, Any]]) -> None:
+    """Holm-adjust, per metric, the p-values of all comparisons (``p_holm``; the family is one metric's table)."""
+    for key in TABLE_COLUMNS:
+        tests = [c["metrics"][key] for c in comparisons if c["metrics"][key] is not None]
+        for test, adjusted in zip(tests, holm_adjust([test["p_value"] for test in tests])):
+            test["p_holm"] = adjusted
+
+
+def _flags(regimes: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Runs whose predictions collapsed to one class or that stopped at the step cap while still improving."""
+    flags = []
+    for regime, content in regimes.items():
+        for run in content["runs"]:
+            where = {"regime": regime, "fold": run["fold"], "seed": run["seed"]}
+            if run["collapsed_to"] is not None:
+                flags.append({**where, "problem": "collapsed", "detail": f"every test image predicted as "
+                              f"{run['collapsed_to']}"})
+            if run["still_improving_at_cap"]:
+                flags.append({**where, "problem": "still_improving_at_cap", "detail": f"stopped at the step cap "
+                              f"({run['max_steps']} steps) with its best validation loss in the last epoch"})
+    return flags
+
+
+def _budgets(regimes: Mapping[str, Any]) -> list[int]:
+    return sorted({run["max_steps"] for content in regimes.values() for run in content["runs"]
+                   if run["max_steps"] is not None})
+
+
+def _headline_power(comparison: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The minimum detectable difference of the headline comparison's headline metric."""
+    test = None if comparison is None else comparison["metrics"][HEADLINE_METRIC]
+    if test is None or not test["se"]:
+        return None
+    df = test["df"]
+    return {"treatment": comparison["treatment"], "baseline": comparison["baseline"], "metric": HEADLINE_METRIC,
+            "alpha": 1.0 - CONFIDENCE, "power": POWER, "df": df, "se": test["se"],
+            "t_alpha": float(stats.t.ppf(1.0 - (1.0 - CONFIDENCE) / 2.0, df)), "t_power": float(stats.t.ppf(POWER, df)),
+            "minimum_detectable_difference": minimum_detectable_difference(test["se"], df, power=POWER)}
+
+
+def _design(results: Mapping[str, Sequence[Mapping[str, Any]]], folds: Sequence[int], missing: Sequence[int],
+            dataset_folds: int, comparisons: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    everything = [r for regime_results in results.values() for r in regime_results]
+    train_sizes = [size for size in map(_train_size, everything) if size is not None]
+    return {
+        "dataset_folds": dataset_folds, "folds_evaluated": list(folds), "missing_folds": list(missing),
+        "seeds": sorted({run_seed(r) for r in everything}),
+        "paired_runs": len(comparisons[0]["runs"]) if comparisons else None,
+        "mean_test_images": float(np.mean([len(r["y_true"]) for r in everything])),
+        "mean_train_images": float(np.mean(train_sizes)) if train_sizes else None,
+        "test_train_ratio": held_out_ratio(everything, dataset_folds),
+        "headline": _headline_power(comparisons[0] if comparisons else None),
+    }
 
 
 def build_report(results: Mapping[str, Sequence[Mapping[str, Any]]], class_names: Sequence[str],
                  settings: Mapping[str, Any], missing_folds: Sequence[int] = ()) -> dict[str, Any]:
     """The content of report.json (see the module docstring); missing_folds: test folds not finished yet."""
     folds = sorted({r["fold"] for regime_results in results.values() for r in regime_results})
+    dataset_folds = int(settings.get("dataset", {}).get("folds") or len(set(folds) | set(missing_folds)))
+    regimes = {regime: regime_report(regime_results, class_names, dataset_folds)
+               for regime, regime_results in results.items()}
+    comparisons = [{"treatment": treatment, "baseline": baseline,
+                    **compare(results[treatment], results[baseline], len(class_names), dataset_folds)}
+                   for treatment, baseline in comparison_pairs(results)]
+    _add_holm(comparisons)
     return {
+        "format_version": FORMAT_VERSION,
         "class_names": list(class_names),
         "folds": folds,
         "missing_folds": sorted(missing_folds),
-        "note": AVERAGING_NOTE.format(folds=len(folds)),
+        "design": _design(results, folds, sorted(missing_folds), dataset_folds, comparisons),
+        "note": _table_note(len(folds), len({run_seed(r) for rs in results.values() for r in rs}), len(class_names)),
         "settings": dict(settings),
-        "regimes": {regime: regime_report(regime_results, class_names) for regime, regime_results in results.items()},
-        "comparisons": [
-            {"treatment": treatment, "baseline": baseline, **compare(results[treatment], results[baseline])}
-            for treatment, baseline in COMPARISONS if treatment in results and baseline in results
-        ],
+        "regimes": regimes,
+        "comparisons": comparisons,
+        "holm_family": "per metric: the comparisons in that metric's table (no adjustment across metrics)",
+        "step_budgets": _budgets(regimes),
+        "flags": _flags(regimes),
         "figures": {regime: figure_names(regime) for regime in results},
     }
+
+
+def _table_note(folds: int, seeds: int, classes: int) -> str:
+    runs = f"{folds} folds" if seeds == 1 else f"{folds * seeds} runs ({folds} folds × {seeds} seeds)"
+    return (f"Macro = mean over classes of the one-vs-rest values; macro sensitivity is the balanced accuracy. "
+            f"± = sample std over {runs}; [ ] = 95 % CI of the mean (corrected resampled t, as in the comparisons; "
+            "not clipped to the metric's range). "
+            + MICRO_NOTE.format(classes=classes))
 
 
 def _scale(key: str) -> tuple[float, int]:
@@ -134,22 +339,31 @@ def format_value(key: str, value: float | None, signed: bool = False) -> str:
     return f"{factor * value:{'+' if signed else ''}.{decimals}f}"
 
 
-def format_mean_std(key: str, entry: Mapping[str, Any] | None) -> str:
-    """``"76.8 ± 2.1"`` from a summarize entry (no ± with a single fold)."""
-    if entry is None or entry["mean"] is None:
+def format_interval(key: str, low: float | None, high: float | None, signed: bool = False) -> str:
+    if low is None or high is None:
         return "n/a"
-    text = format_value(key, entry["mean"])
-    return text if entry["std"] is None else f"{text} ± {format_value(key, entry['std'])}"
+    return f"[{format_value(key, low, signed)}, {format_value(key, high, signed)}]"
+
+
+def format_estimate(key: str, estimate: Mapping[str, Any] | None) -> str:
+    """``"76.8 ± 2.1 [72.0, 81.6]"`` from a regime estimate (no ± with one run, no interval where undefined)."""
+    if estimate is None:
+        return "n/a"
+    text = format_value(key, estimate["mean"])
+    if estimate["std"] is not None:
+        text += f" ± {format_value(key, estimate['std'])}"
+    if estimate["ci_low"] is not None:
+        text += f" {format_interval(key, estimate['ci_low'], estimate['ci_high'])}"
+    return text
 
 
 def format_table(report: Mapping[str, Any]) -> str:
-    """The results table (markdown): regime x metric, mean ± std over folds, and the averaging note."""
-    lines = ["| Regime | " + " | ".join(TABLE_COLUMNS.values()) + " |",
-             "|---" * (len(TABLE_COLUMNS) + 1) + "|"]
+    """The results table (markdown): regime x metric, mean ± std over runs [95 % CI], and the note."""
+    lines = ["| Regime | Runs | " + " | ".join(TABLE_COLUMNS.values()) + " |",
+             "|---" * (len(TABLE_COLUMNS) + 2) + "|"]
     for regime, content in report["regimes"].items():
-        summary = content["summary"]["metrics"]
-        cells = [format_mean_std(key, summary.get(key)) for key in TABLE_COLUMNS]
-        lines.append(f"| {regime} | " + " | ".join(cells) + " |")
+        cells = [format_estimate(key, content["estimates"][key]) for key in TABLE_COLUMNS]
+        lines.append(f"| {regime} | {len(content['runs'])} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\n" + report["note"] + "\n"
 
 
@@ -157,23 +371,126 @@ def _format_p(p_value: float | None) -> str:
     return "n/a" if p_value is None else f"{p_value:.3g}"
 
 
+def _unit(key: str) -> str:
+    return "AUC units" if key in UNSCALED_METRICS else "percentage points"
+
+
+def _comparison_table(report: Mapping[str, Any], key: str) -> list[str]:
+    lines = [f"### {TABLE_COLUMNS[key]}", "",
+             f"| Treatment vs baseline | Pairs | Difference | {CONFIDENCE:.0%} CI (corrected t) | t | p | p (Holm) | "
+             f"{CONFIDENCE:.0%} CI (bootstrap, pooled) |", "|---" * 8 + "|"]
+    for comparison in report["comparisons"]:
+        test = comparison["metrics"][key]
+        name = f"{comparison['treatment']} vs {comparison['baseline']}"
+        if test is None:
+            lines.append(f"| {name} | 0 | n/a | n/a | n/a | n/a | n/a | n/a |")
+            continue
+        bootstrap = (comparison["bootstrap"] or {}).get("metrics", {}).get(key)
+        pooled = "n/a" if bootstrap is None else (
+            f"{format_value(key, bootstrap['estimate'], True)} "
+            f"{format_interval(key, bootstrap['ci_low'], bootstrap['ci_high'], True)}")
+        t = "n/a" if test["t"] is None else f"{test['t']:.2f}"
+        lines.append(f"| {name} | {test['runs']} | {format_value(key, test['mean_difference'], True)} | "
+                     f"{format_interval(key, test['ci_low'], test['ci_high'], True)} | {t} | "
+                     f"{_format_p(test['p_value'])} | {_format_p(test.get('p_holm'))} | {pooled} |")
+    return lines + [""]
+
+
 def _comparisons_markdown(report: Mapping[str, Any]) -> list[str]:
     if not report["comparisons"]:
-        return ["No pair of compared regimes (classic+synthetic vs classic, synthetic vs none, classic vs none) "
-                "was evaluated."]
-    lines = ["| Treatment vs baseline | " + " | ".join(TABLE_COLUMNS.values()) + " | McNemar |",
-             "|---" * (len(TABLE_COLUMNS) + 2) + "|"]
-    for comparison in report["comparisons"]:
-        cells = [f"{format_value(key, test['mean_difference'], signed=True)} (p = {_format_p(test['p_value'])})"
-                 for key, test in comparison["metrics"].items()]
-        mcnemar = comparison["mcnemar"]
-        cells.append("n/a" if mcnemar is None else
-                     f"b = {mcnemar['b']}, c = {mcnemar['c']}, p = {_format_p(mcnemar['p_value'])}")
-        lines.append(f"| {comparison['treatment']} vs {comparison['baseline']} | " + " | ".join(cells) + " |")
-    return lines + ["", "Cells: treatment mean - baseline mean over the folds both define, p of the paired t-test "
-                    "over those folds. McNemar: pooled test examples matched by id, b = right only with the "
-                    "treatment, c = right only with the baseline (exact binomial test below "
-                    f"{MCNEMAR_EXACT_BELOW} discordant pairs)."]
+        return ["No pair of compared regimes was evaluated (synthetic vs oversample, synthetic vs none or classic, "
+                "classic+synthetic vs classic+oversample or classic, oversample vs none, classic vs none).", ""]
+    lines = []
+    for key in TABLE_COLUMNS:
+        lines += _comparison_table(report, key)
+    return lines + [
+        "Difference: mean over the paired (fold, seed) runs of treatment − baseline, in percentage points (AUC: in "
+        "AUC units). Corrected t: the corrected resampled t-test (Nadeau & Bengio 2003; Bouckaert & Frank 2004), "
+        "variance × (1/J + n_test/n_train), J − 1 degrees of freedom, two-sided. p (Holm): Holm's adjustment "
+        "within one metric's table (the family is the comparisons of that table; there is no adjustment across the "
+        "three metrics). Bootstrap: the difference of the metric on all test predictions pooled over folds and "
+        f"seeds, with the percentile interval of {BOOTSTRAP_RESAMPLES} resamples (seed {BOOTSTRAP_SEED}) of test "
+        "examples, each with its predictions of every seed, paired across regimes by (id, seed). It holds the "
+        "trained classifiers fixed, so it shows test-set sampling noise only and is narrower than the corrected-t "
+        "interval, which also covers the variation between trainings; it is not computed for the AUC. McNemar's "
+        "test is not reported: the bootstrap covers the per-example pairing, and McNemar's test assumes independent "
+        "examples, which repeated seeds break.", ""]
+
+
+def _design_markdown(report: Mapping[str, Any]) -> str:
+    design = report["design"]
+    k, evaluated, missing, seeds = (design["dataset_folds"], design["folds_evaluated"], design["missing_folds"],
+                                    len(design["seeds"]))
+    text = f"**Design.** {k}-fold cross-validation"
+    if len(evaluated) < k:
+        text += (f" of which only test fold(s) {', '.join(map(str, evaluated))} were evaluated"
+                 + (f" (missing: {', '.join(map(str, missing))})" if missing else ""))
+    text += f", with {seeds} classifier seed(s) per fold"
+    runs = design["paired_runs"]
+    if runs is not None:
+        text += (f": every comparison pairs the two regimes' runs by (fold, seed), J = {runs} paired results "
+                 f"({runs - 1} degrees of freedom)")
+    text += f". On average a run was tested on {design['mean_test_images']:.0f} images"
+    if design["mean_train_images"] is not None:
+        text += (f" and trained on {design['mean_train_images']:.0f} real images (training + validation split; "
+                 "synthetic or oversampled images come on top)")
+    text += (f" (n_test/n_train = {design['test_train_ratio']:.2f}). The training sets of different "
+             "folds overlap, so the runs' results are correlated; the corrected resampled t-test accounts for this "
+             "by widening the variance of the mean from var/J to var × (1/J + n_test/n_train).")
+    if seeds > 1:
+        text += (" The seeds repeat the same folds (only the classifier's initialization and batch order change), "
+                 "so they add less independent information than the re-partitioned repeats the correction was made "
+                 "for; its p-values may be somewhat optimistic.")
+    headline = design["headline"]
+    if headline is not None:
+        text += (f" At α = {headline['alpha']:.2f} and power {headline['power']:.1f}, the headline comparison "
+                 f"({headline['treatment']} vs {headline['baseline']}, {METRIC_NAMES[headline['metric']]}) could "
+                 f"detect a true difference of about {100 * headline['minimum_detectable_difference']:.1f} "
+                 f"percentage points given the spread observed ((t_0.975 + t_0.8) × corrected SE = "
+                 f"({headline['t_alpha']:.2f} + {headline['t_power']:.2f}) × {100 * headline['se']:.2f} pp); "
+                 "smaller true differences are likely to go undetected.")
+    elif report["comparisons"]:
+        text += (" The headline comparison's differences are constant or too few, so the smallest detectable "
+                 "difference cannot be estimated.")
+    if runs is not None and runs - 1 < FEW_DEGREES_OF_FREEDOM:
+        text += (f" With J = {runs} the t quantile is {stats.t.ppf(0.975, max(runs - 1, 1)):.2f}: only very large, "
+                 "consistent differences can reach significance, and almost nothing can be shown.")
+    return text + (" A p-value above 0.05 is no evidence that two regimes are equal. The results come from one "
+                   "dataset, one classifier architecture and one generator per fold; they do not carry over to "
+                   "other data and are not a clinical claim.")
+
+
+def _budget_sentence(budgets: Sequence[int]) -> str:
+    if not budgets:
+        return "The runs do not record their step budget."
+    if len(budgets) == 1:
+        return f"Every run had the same budget of {budgets[0]} optimizer steps (equal budgets)."
+    return f"**Unequal budgets:** the runs had step caps {', '.join(map(str, budgets))}."
+
+
+def _training_markdown(report: Mapping[str, Any]) -> list[str]:
+    lines = ["| Regime | Runs | Optimizer steps run (min–max) | Step cap | Stopped early | Training images (mean) | "
+             "Synthetic images (mean) |", "|---" * 7 + "|"]
+    for regime, content in report["regimes"].items():
+        runs = content["runs"]
+        steps, caps, early, images, synthetic = (
+            [run[field] for run in runs if run[field] is not None]
+            for field in ("steps", "max_steps", "stopped_early", "images", "synthetic_images"))
+        lines.append(f"| {regime} | {len(runs)} | " + " | ".join([
+            f"{min(steps)}–{max(steps)}" if steps else "n/a",
+            ", ".join(map(str, sorted(set(caps)))) or "n/a",
+            f"{sum(early)} of {len(early)}" if early else "n/a",
+            f"{np.mean(images):.0f}" if images else "n/a",
+            f"{np.mean(synthetic):.0f}" if synthetic else "n/a"]) + " |")
+    lines += ["", _budget_sentence(report["step_budgets"]), ""]
+    if not report["flags"]:
+        return lines + ["No run predicted one class for every test image or stopped at the step cap with its "
+                        "validation loss still falling.", ""]
+    lines += ["**Flagged runs:**", ""]
+    lines += [f"- {flag['regime']} fold {flag['fold']} seed {flag['seed']}: {flag['detail']}"
+              for flag in report["flags"]]
+    return lines + ["", "A collapsed run learned nothing usable; a run still improving at the cap may need more "
+                    "steps. Both make the comparisons involving their regime less meaningful.", ""]
 
 
 def _missing_markdown(report: Mapping[str, Any]) -> list[str]:
@@ -186,10 +503,10 @@ def _missing_markdown(report: Mapping[str, Any]) -> list[str]:
 
 def _markdown(report: Mapping[str, Any]) -> str:
     lines = ["# Classifier evaluation", "",
-             f"{len(report['folds'])}-fold cross-validation (test folds {', '.join(map(str, report['folds']))}); "
-             f"classes: {', '.join(report['class_names'])}.", "", *_missing_markdown(report), "## Results", "",
-             format_table(report),
-             "## Comparisons", "", *_comparisons_markdown(report), "", "## Figures (pooled over folds)", ""]
+             f"Test folds {', '.join(map(str, report['folds']))}; classes: {', '.join(report['class_names'])}.", "",
+             _design_markdown(report), "", *_missing_markdown(report), "## Results", "", format_table(report),
+             "## Comparisons", "", *_comparisons_markdown(report), "## Training record", "",
+             *_training_markdown(report), "## Figures (pooled over runs)", ""]
     for regime, names in report["figures"].items():
         lines += [f"### {regime}", "", f"![Confusion matrix, {regime}]({names['confusion']}) "
                   f"![ROC curves, {regime}]({names['roc']})", ""]
@@ -197,7 +514,7 @@ def _markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _save_figure(figure: Figure, path: str) -> None:
+def save_figure(figure: Figure, path: str) -> None:
     """Save as PNG with the Agg renderer, atomically (temporary file + rename)."""
     FigureCanvasAgg(figure)
     with atomic_file(path, ".png") as temporary:
@@ -213,7 +530,7 @@ def save_confusion_figure(path: str, confusion: Sequence[Sequence[int]], class_n
     ConfusionMatrixDisplay(np.asarray(confusion), display_labels=list(class_names)).plot(
         ax=axes, values_format="d", cmap="Blues", colorbar=False, xticks_rotation=45)
     axes.set_title(title)
-    _save_figure(figure, path)
+    save_figure(figure, path)
 
 
 def save_roc_figure(path: str, y_true: np.ndarray, y_prob: np.ndarray, class_names: Sequence[str],
@@ -226,7 +543,7 @@ def save_roc_figure(path: str, y_true: np.ndarray, y_prob: np.ndarray, class_nam
         RocCurveDisplay.from_predictions(y_true == k, y_prob[:, k], name=class_names[k], ax=axes,
                                          plot_chance_level=k == defined[-1])
     axes.set(title=title, xlabel="False positive rate (one vs rest)", ylabel="True positive rate (one vs rest)")
-    _save_figure(figure, path)
+    save_figure(figure, path)
 
 
 def write_report(output_dir: str, results: Mapping[str, Sequence[Mapping[str, Any]]], class_names: Sequence[str],
@@ -235,7 +552,7 @@ def write_report(output_dir: str, results: Mapping[str, Sequence[Mapping[str, An
     report = build_report(results, class_names, settings, missing_folds)
     for regime, regime_results in results.items():
         pooled = report["regimes"][regime]["pooled"]
-        title = f"{regime}: {len(regime_results)} folds pooled, n = {pooled['n']}"
+        title = f"{regime}: {len(regime_results)} runs pooled, n = {pooled['n']}"
         names = report["figures"][regime]
         save_confusion_figure(os.path.join(output_dir, names["confusion"]), pooled["confusion_matrix"],
                               class_names, title)

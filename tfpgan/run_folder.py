@@ -23,10 +23,13 @@ QUALITY_JSON, QUALITY_MARKDOWN, CLOSEST_PAIRS_PNG = "quality.json", "quality.md"
 # A synthetic dataset folder (besides the dataset files).
 PNG_DIR = "png"
 
-# An experiment folder: dataset/, gan/foldK, synthetic/foldK, quality/foldK, samples/foldK.png, evaluation/,
-# report.md.
+# An experiment folder: dataset/, validation/foldK.txt, gan/foldK, synthetic/foldK, quality/foldK,
+# samples/foldK.png, evaluation/, report.md, and with a synthetic-count sweep sweep/ (synthetic/nN/foldK,
+# evaluation/, sweep.png, sweep.md).
 DATASET_DIR, GAN_DIR, SYNTHETIC_DIR = "dataset", "gan", "synthetic"
 QUALITY_DIR, EVALUATION_DIR, SAMPLES_DIR = "quality", "evaluation", "samples"
+VALIDATION_DIR, SWEEP_DIR = "validation", "sweep"
+SWEEP_PNG, SWEEP_MARKDOWN = "sweep.png", "sweep.md"
 SAMPLES_PER_CLASS = 8
 FOLD_PLACEHOLDER = "{fold}"
 
@@ -40,6 +43,16 @@ def export_dir(logdir: str) -> str:
     return os.path.join(logdir, EXPORT_DIR)
 
 
-def samples_png(output: str, fold: int) -> str:
-    """OUTPUT/samples/foldK.png of an experiment: synthetic images beside real training images, per class."""
-    return os.path.join(output, SAMPLES_DIR, f"fold{fold}.png")
+def samples_png(output: str, fold: int, generator: str = "") -> str:
+    """OUTPUT/samples/[GENERATOR/]foldK.png of an experiment: synthetic images beside real training images."""
+    return os.path.join(output, SAMPLES_DIR, generator, f"fold{fold}.png")
+
+
+def validation_ids_file(output: str, fold: int) -> str:
+    """OUTPUT/validation/foldK.txt of an experiment: fold K's classifier-validation ids, one per line."""
+    return os.path.join(output, VALIDATION_DIR, f"fold{fold}.txt")
+
+
+def sweep_synthetic_dir(output: str, count: int, fold: int | str) -> str:
+    """OUTPUT/sweep/synthetic/nN/foldK of an experiment: N synthetic images per class from fold K's generator."""
+    return os.path.join(output, SWEEP_DIR, SYNTHETIC_DIR, f"n{count}", f"fold{fold}")

@@ -1,12 +1,17 @@
-r"""Evaluate a classifier with k-fold cross-validation under augmentation regimes; write a report.
+r"""Evaluate a classifier with k-fold cross-validation under training regimes; write a report.
 
-  python -m tools.evaluate_classifier --dataset=data/elpv64 --regimes=none,classic --output=reports/elpv64
-  python -m tools.evaluate_classifier --dataset=data/lesions64 --regimes=classic,classic+synthetic \
+  python -m tools.evaluate_classifier --dataset=data/elpv64 --regimes=none,classic,oversample --seeds=3 \
+      --output=reports/elpv64
+  python -m tools.evaluate_classifier --dataset=data/lesions64 --regimes=classic,classic+synthetic,classic+oversample \
       --synthetic=runs/lesions/fold{fold}/synthetic --output=reports/lesions64
+  python -m tools.evaluate_classifier --dataset=data/lesions64 --regimes=none,synthetic[n500],oversample[n500] \
+      --synthetic_sets=n500:runs/lesions/fold{fold}/n500 --output=reports/lesions64-n500
 
-For every test fold and regime a classifier trains on the other folds (plus the synthetic images of
-that fold's generator) and is tested on the held-out fold. Finished runs are kept in
-OUTPUT/runs/REGIME/foldK: run the same command again to resume. TensorBoard: OUTPUT/tensorboard.
+For every test fold, regime and seed repeat a classifier trains on the other folds (plus the synthetic images of
+that fold's generator, or the real images oversampled to the same class counts) for the same number of steps and
+is tested on the held-out fold. The validation split of a fold is fixed (tools.split_validation writes it, for the
+fold's GAN to leave out with tools.train --exclude_ids). Finished runs are kept in OUTPUT/runs/REGIME/foldK/seedR:
+run the same command again to resume. TensorBoard: OUTPUT/tensorboard.
 """
 
 from __future__ import annotations

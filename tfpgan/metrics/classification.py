@@ -1,11 +1,12 @@
-"""Classifier metrics: sensitivity, specificity, accuracy, AUC, fold summaries, paired tests (docs/design.md).
+"""Classifier metrics: sensitivity, specificity, accuracy, AUC, summaries over runs (docs/design.md).
 
 Sensitivity and specificity are one-vs-rest per class. Two averages are reported:
 
 * **macro**: the plain mean of the per-class values;
 * **micro**: the per-class 2x2 counts are pooled first. For single-label data micro
   sensitivity equals accuracy, and for K classes micro specificity equals
-  ``((K - 2) + accuracy) / (K - 1)``, i.e. ``(1 + accuracy) / 2`` for 3 classes.
+  ``1 - (1 - accuracy) / (K - 1)``: every wrong prediction is one false positive, and the
+  negatives number ``(K - 1) N``. Macro sensitivity is the balanced accuracy.
 
 A per-class value whose denominator is empty (a class absent from ``y_true`` has no
 sensitivity and no ROC AUC; a class that is the whole sample has no specificity) is
@@ -19,11 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
 from sklearn import metrics as sk_metrics
-
-# Below this many discordant pairs McNemar uses the exact binomial test.
-MCNEMAR_EXACT_BELOW = 25
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:
@@ -117,74 +114,51 @@ def _scalar_leaves(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, fl
     return leaves
 
 
-def summarize(per_fold: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Mean and sample standard deviation (ddof=1) of every scalar metric over folds.
+def summarize(per_run: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Mean and sample standard deviation (ddof=1) of every scalar metric over runs (one per fold and seed).
 
     Nested metrics are keyed by their path, e.g. ``"macro/sensitivity"`` or
     ``"per_class/cyst/auc"``. Each entry holds ``mean``, ``std`` (None with fewer than
-    two values) and ``folds`` (how many folds defined the metric: None values, such as
-    the AUC of a class absent from a fold, are skipped). Non-scalar entries (confusion
+    two values) and ``runs`` (how many runs defined the metric: None values, such as
+    the AUC of a class absent from a test fold, are skipped). Non-scalar entries (confusion
     matrix, class names) are not summarized.
     """
-    if not per_fold:
-        raise ValueError("summarize needs at least one fold.")
-    leaves = [_scalar_leaves(fold) for fold in per_fold]
-    keys = list(dict.fromkeys(key for fold in leaves for key in fold))
-    summary: dict[str, Any] = {"folds": len(per_fold), "std_ddof": 1, "metrics": {}}
+    if not per_run:
+        raise ValueError("summarize needs at least one run.")
+    leaves = [_scalar_leaves(run) for run in per_run]
+    keys = list(dict.fromkeys(key for run in leaves for key in run))
+    summary: dict[str, Any] = {"runs": len(per_run), "std_ddof": 1, "metrics": {}}
     for key in keys:
-        values = [fold[key] for fold in leaves if fold.get(key) is not None]
+        values = [run[key] for run in leaves if run.get(key) is not None]
         summary["metrics"][key] = {
             "mean": float(np.mean(values)) if values else None,
             "std": float(np.std(values, ddof=1)) if len(values) > 1 else None,
-            "folds": len(values),
+            "runs": len(values),
         }
     return summary
 
 
-def mcnemar_test(
-    correct_a: Sequence[bool] | np.ndarray, correct_b: Sequence[bool] | np.ndarray
-) -> dict[str, Any]:
-    """McNemar's test of two classifiers scored on the same N samples.
+def macro_rates(confusions: np.ndarray) -> dict[str, np.ndarray]:
+    """Macro sensitivity and specificity of a stack of confusion matrices ``[..., K, K]`` (rows true).
 
-    ``b`` counts samples only A got right, ``c`` samples only B got right. With fewer than
-    ``MCNEMAR_EXACT_BELOW`` discordant pairs the two-sided exact binomial test
-    (scipy.stats.binomtest, p = 0.5) is used, otherwise the chi-square test with
-    continuity correction, ``(|b - c| - 1)^2 / (b + c)`` on 1 degree of freedom.
+    The vectorized twin of the ``macro`` values of ``classification_metrics`` (used on bootstrap
+    resamples): a class whose denominator is empty is left out of the mean; NaN where no class is defined.
     """
-    correct_a = np.asarray(correct_a, dtype=bool)
-    correct_b = np.asarray(correct_b, dtype=bool)
-    if correct_a.shape != correct_b.shape or correct_a.ndim != 1:
-        raise ValueError(f"Expected two [N] arrays; got shapes {correct_a.shape} and {correct_b.shape}.")
-    b = int(np.sum(correct_a & ~correct_b))
-    c = int(np.sum(~correct_a & correct_b))
-    if b + c < MCNEMAR_EXACT_BELOW:
-        p_value = stats.binomtest(b, b + c, 0.5).pvalue if b + c else 1.0
-        method = "exact binomial"
-    else:
-        statistic = (abs(b - c) - 1) ** 2 / (b + c)
-        p_value = stats.chi2.sf(statistic, df=1)
-        method = "chi-square with continuity correction"
-    return {"b": b, "c": c, "p_value": float(p_value), "method": method}
+    confusions = np.asarray(confusions, dtype=np.float64)
+    total = confusions.sum(axis=(-2, -1))[..., None]
+    true_positives = np.diagonal(confusions, axis1=-2, axis2=-1)
+    positives = confusions.sum(axis=-1)
+    false_positives = confusions.sum(axis=-2) - true_positives
+    negatives = total - positives
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sensitivity = np.where(positives > 0, true_positives / positives, np.nan)
+        specificity = np.where(negatives > 0, (negatives - false_positives) / negatives, np.nan)
+    return {"sensitivity": _nan_mean(sensitivity), "specificity": _nan_mean(specificity)}
 
 
-def paired_fold_test(
-    values_a: Sequence[float] | np.ndarray, values_b: Sequence[float] | np.ndarray
-) -> dict[str, Any]:
-    """Paired t-test (scipy.stats.ttest_rel) of one metric measured per fold under two regimes.
-
-    ``mean_difference`` is mean(a - b). ``p_value`` is None with fewer than two folds or
-    when the differences have zero variance up to float rounding (the test is undefined there).
-    """
-    values_a = np.asarray(values_a, dtype=np.float64)
-    values_b = np.asarray(values_b, dtype=np.float64)
-    if values_a.shape != values_b.shape or values_a.ndim != 1 or values_a.size == 0:
-        raise ValueError(f"Expected two non-empty [folds] arrays; got {values_a.shape} and {values_b.shape}.")
-    differences = values_a - values_b
-    p_value = None
-    if differences.size >= 2 and not np.allclose(differences, differences.mean()):
-        p_value = float(stats.ttest_rel(values_a, values_b).pvalue)
-    return {
-        "mean_difference": float(differences.mean()),
-        "p_value": p_value,
-        "method": "paired t-test (scipy.stats.ttest_rel)",
-    }
+def _nan_mean(values: np.ndarray) -> np.ndarray:
+    """Mean over the last axis ignoring NaN; NaN (without a warning) where every value is NaN."""
+    defined = ~np.isnan(values)
+    count = defined.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, np.where(defined, values, 0.0).sum(axis=-1) / count, np.nan)
