@@ -20,6 +20,43 @@ def test_frechet_distance_of_a_translated_set_is_the_squared_translation():
     assert fid_kid.frechet_distance(feats, feats) == pytest.approx(0.0, abs=1e-6)
 
 
+def features_with_moments(mean: np.ndarray, covariance: np.ndarray, count: int = 50, seed: int = 0) -> np.ndarray:
+    """[count, D] features whose sample mean and (ddof 1) covariance are exactly `mean` and `covariance`."""
+    raw = np.random.default_rng(seed).standard_normal((count, len(mean)))
+    raw -= raw.mean(axis=0)
+    whitened = raw @ np.linalg.inv(np.linalg.cholesky(np.cov(raw, rowvar=False))).T
+    return whitened @ np.linalg.cholesky(covariance).T + mean
+
+
+def test_frechet_distance_matches_the_closed_form_for_different_covariances():
+    mean_a, mean_b = np.array([0.0, 1.0, -1.0]), np.array([0.5, 0.0, 2.0])
+    cov_a = np.array([[2.0, 0.3, 0.0], [0.3, 1.0, 0.2], [0.0, 0.2, 0.5]])
+    cov_b = np.array([[1.0, -0.4, 0.1], [-0.4, 3.0, 0.0], [0.1, 0.0, 0.8]])
+    expected = (np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b)
+                - 2.0 * np.trace(scipy.linalg.sqrtm(cov_a @ cov_b).real))
+    feats_a, feats_b = features_with_moments(mean_a, cov_a), features_with_moments(mean_b, cov_b, seed=1)
+    assert fid_kid.frechet_distance(feats_a, feats_b) == pytest.approx(expected, rel=1e-9)
+
+
+def test_frechet_distance_of_diagonal_covariances_is_the_hand_formula():
+    # commuting covariances: tr(A + B - 2 sqrt(AB)) = sum (sqrt(a) - sqrt(b))^2 = (2 - 1)^2 + (1 - 3)^2 = 5
+    feats_a = features_with_moments(np.zeros(2), np.diag([4.0, 1.0]))
+    feats_b = features_with_moments(np.array([3.0, 0.0]), np.diag([1.0, 9.0]), seed=1)
+    assert fid_kid.frechet_distance(feats_a, feats_b) == pytest.approx(9.0 + 5.0, rel=1e-9)
+
+
+@pytest.mark.parametrize("imaginary, refused", [(1e-9, False), (0.5, True)])
+def test_a_far_from_real_covariance_root_is_refused_not_truncated(monkeypatch, imaginary, refused):
+    real_root = scipy.linalg.sqrtm(np.eye(3))
+    monkeypatch.setattr(scipy.linalg, "sqrtm", lambda matrix: real_root + 1j * imaginary * np.ones((3, 3)))
+    feats = gaussian_features(30, dim=3)
+    if refused:
+        with pytest.raises(fid_kid.UnreliableFid, match="imaginary part of 0.5"):
+            fid_kid.frechet_distance(feats, feats + 1.0)
+    else:
+        assert np.isfinite(fid_kid.frechet_distance(feats, feats + 1.0))
+
+
 def test_frechet_distance_is_small_within_a_distribution_and_large_across():
     same = fid_kid.frechet_distance(gaussian_features(500), gaussian_features(500, seed=1))
     shifted = fid_kid.frechet_distance(gaussian_features(500), gaussian_features(500, shift=1.0, seed=1))
@@ -55,6 +92,14 @@ def test_kid_on_whole_sets_equals_the_unbiased_mmd2_definition():
     mean, std = fid_kid.kernel_inception_distance(x, y, num_subsets=3, subset_size=1000)
     assert mean == pytest.approx(brute_force_unbiased_mmd2(x, y), rel=1e-9)
     assert std == pytest.approx(0.0, abs=1e-12)
+
+
+def test_kid_on_tiny_sets_is_the_hand_computed_polynomial_mmd():
+    # d = 1, k(u, v) = (u v + 1)^3; x = {0, 1}, y = {1, 2}:
+    # within x: k(0, 1) = 1; within y: k(1, 2) = 27; across: (k(0,1) + k(0,2) + k(1,1) + k(1,2)) / 4 = 37 / 4
+    x, y = np.array([[0.0], [1.0]]), np.array([[1.0], [2.0]])
+    mean, std = fid_kid.kernel_inception_distance(x, y, num_subsets=2)
+    assert mean == pytest.approx(1.0 + 27.0 - 2 * 37.0 / 4.0) and std == 0.0
 
 
 def test_kid_is_near_zero_within_a_distribution_and_large_across():

@@ -98,7 +98,7 @@ def test_generator_is_sampled_with_its_training_folds(runs):
     assert content["real"]["train_folds"] == [0] and content["real"]["heldout_folds"] == [1]
     assert content["synthetic"]["per_class"] == {name: 4 for name in CLASSES}
     assert content["synthetic"]["resolution"] == 2 * SIZE
-    assert set(content) == {"real", "synthetic", "options", "swd", "memorization"}
+    assert set(content) == {"real", "synthetic", "overall_sample", "options", "swd", "memorization"}
     memorization = content["memorization"]
     assert memorization["synthetic_images"] == 8 and "synthesized 8/8 images" in stderr
     closest = memorization["closest_pairs"]  # all 8 (8 pairs by default): every generated id, nearest first
@@ -115,6 +115,19 @@ def test_folds_default_to_those_a_synthesized_set_records(runs):
     assert returncode == 0, stderr
     content = report(tmp, "synthesized")
     assert content["real"]["train_folds"] == [0] and content["synthetic"]["images"] == 3 * len(CLASSES)
+
+
+def test_a_synthesized_set_gets_the_audit_in_its_data_card(runs):
+    tmp, results = runs
+    returncode, stdout, stderr = results["synthesized"]
+    assert returncode == 0, stderr
+    card = json.load(open(tmp / "synthesized" / "datacard.json"))
+    swd = report(tmp, "synthesized")["swd"]["overall"]
+    assert card["quality"]["swd"]["overall"]["ratio_to_floor"] == swd["ratio_to_floor"]
+    assert f"updated {tmp / 'synthesized' / 'DATACARD.md'}" in stdout
+    assert "Not audited yet" not in open(tmp / "synthesized" / "DATACARD.md").read()
+    # a folder tools.synthesize did not make gets no card
+    assert results["synthetic"][0] == 0 and not os.path.exists(tmp / "synthetic" / "datacard.json")
 
 
 @pytest.mark.parametrize("key, message", [

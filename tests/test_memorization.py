@@ -82,6 +82,18 @@ def test_report_threshold_comes_from_the_holdout_baseline(audit):
     assert baseline.shape == (60,) and report["holdout_nearest_index"].shape == (60,)
     assert np.mean(baseline > report["threshold"]) <= 0.01 + 1e-9
     assert report["threshold"] < report["nearest_training_ssim"][6]
+    # 60 baseline images, 1 %: the threshold is their maximum, none above it; a non-copy exceeds it with chance 1/61
+    assert report["threshold"] == baseline.max()
+    assert report["expected_fraction_above_threshold"] == pytest.approx(1 / 61)
+
+
+def test_the_expected_rate_is_rank_based_for_a_larger_percentile():
+    baseline_images = smooth_images(19, 16, seed=1)
+    report = memorization.memorization_report(smooth_images(4, 16, seed=2), smooth_images(10, 16, seed=0),
+                                              baseline_images, percentile=10.0)
+    # 19 baseline values: the 90th percentile (inverted cdf) is the 18th smallest, one value lies above it
+    assert np.sum(report["holdout_nearest_ssim"] > report["threshold"]) == 1
+    assert report["expected_fraction_above_threshold"] == pytest.approx(2 / 20)
 
 
 def test_report_needs_one_id_per_synthetic_image():

@@ -1,9 +1,11 @@
 """Tests for tfpgan.quality: SWD with its noise floor, the cached domain classifier, memorization, generators."""
+import dataclasses
 import json
 import logging
 import os
 import re
 
+import keras
 import matplotlib.image
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ from tfpgan.errors import DataError
 from tfpgan.export import export_generator
 from tfpgan.labeled import LabeledArrays
 from tfpgan.models.networks import Generator
-from tfpgan.options import BuildOptions, OptionsError, QualityOptions
+from tfpgan.options import AuditOptions, BuildOptions, OptionsError, QualityOptions
 
 CLASSES = ("cyst", "metastasis")
 SIZE = 16
@@ -103,38 +105,89 @@ def test_planted_copy_is_flagged_by_id_in_json_and_markdown(real_dir, training, 
     assert [pair["ssim"] for pair in closest] == sorted((pair["ssim"] for pair in closest), reverse=True)
     assert memorization["threshold"] < 0.99 and memorization["fraction_flagged"] < 0.5
     assert memorization["heldout_folds"] == [1] and memorization["heldout_images"] == 2 * PER_CLASS - len(training.ids)
-    assert set(report) == {"real", "synthetic", "options", "memorization"}
+    # 20 held-out images, threshold = their maximum (percentile 1): a non-copy exceeds it with chance 1/21
+    assert memorization["expected_fraction_flagged"] == pytest.approx(1 / 21)
+    assert set(report) == {"real", "synthetic", "overall_sample", "options", "memorization"}
     assert report["synthetic"]["resolution"] == 2 * SIZE and report["real"]["train_folds"] == [0]
     markdown = open(os.path.join(output, "quality.md")).read()
     assert f"| planted-copy | {training.ids[3]} | 1.0000 |" in markdown
-    assert f"Threshold SSIM {memorization['threshold']:.4f}" in markdown
+    assert f"Threshold SSIM {memorization['threshold']:.4f}" in markdown and "about 4.8% is expected" in markdown
     assert f"\n\n{quality_report.summary_text(report)}\n\n" in markdown
-    assert quality_report.summary_text(report).endswith(f"| {len(memorization['flagged_ids'])} / {len(synthetic)} |")
+    flagged = len(memorization["flagged_ids"])
+    assert quality_report.summary_text(report).endswith(f"| 4.8% | {flagged} / {len(synthetic)} |")
     assert matplotlib.image.imread(os.path.join(output, "closest_pairs.png")).ndim == 3
     assert sorted(os.listdir(tmp_path)) == ["report"]
 
 
-def test_swd_reports_the_real_vs_real_noise_floor(real_dir, training):
+@pytest.fixture(scope="module", name="large_real_dir")
+def fixture_large_real_dir(tmp_path_factory):
+    """80 images per class: enough for the SWD floor to be a stable yardstick."""
+    folder = str(tmp_path_factory.mktemp("quality_large") / "real")
+    images = [structured_images(80, SIZE, seed=10 + label, label=label) for label in range(len(CLASSES))]
+    build_images_dataset(folder, images, [[f"{name}/{i:03d}" for i in range(80)] for name in CLASSES], SIZE)
+    return folder
+
+
+def test_a_perfect_generator_scores_at_the_swd_floor(large_real_dir):
+    disjoint_real = quality.load_labeled_images(large_real_dir, [1])  # the same distribution, other images
+    swd = quality.measure_quality(large_real_dir, [0], disjoint_real, QualityOptions(metrics=("swd",))).report["swd"]
+    overall = swd["overall"]
+    assert 0.8 < overall["ratio_to_floor"] < 1.25
+    assert overall["ratio_to_floor"] == pytest.approx(overall["synthetic_vs_real"]["average"]
+                                                      / overall["real_vs_real_noise_floor"]["average"])
+    assert overall["same_sizes"] and overall["compared_images"] == {"real": 40, "synthetic": 40}
+    assert overall["reference_images"] == 40 and overall["repeats"] == QualityOptions().swd_repeats
+    assert 0 < overall["ratio_noise"] < 0.5
+    for entry in swd["per_class"].values():
+        assert 0.7 < entry["ratio_to_floor"] < 1.4 and entry["compared_images"] == {"real": 20, "synthetic": 20}
+
+
+def test_swd_ratio_grows_for_unlike_images(real_dir, training):
     levels = np.random.default_rng(0).random((24, 1, 1, 1), dtype=np.float32)
     flat = LabeledArrays(np.broadcast_to(levels, (24, SIZE, SIZE, 1)), np.repeat([0, 1], 12),
                          [str(i) for i in range(24)])
     options = QualityOptions(metrics=("swd",))
 
-    far = quality.measure_quality(real_dir, [0], flat, options).report["swd"]
-    near = quality.measure_quality(real_dir, [0], training, options).report["swd"]
+    far = quality.measure_quality(real_dir, [0], flat, options).report
+    markdown = quality_report.quality_markdown(far)
 
-    for name in ("overall", *CLASSES):
-        far_entry = far["overall"] if name == "overall" else far["per_class"][name]
-        near_entry = near["overall"] if name == "overall" else near["per_class"][name]
-        floor = far_entry["real_vs_real_noise_floor"]
-        assert list(floor["levels"]) == [str(SIZE)]
-        assert near_entry["real_vs_real_noise_floor"] == floor  # independent of the synthetic set
-        # the training images themselves lie below the noise floor, flat images far above it
-        assert near_entry["synthetic_vs_real"]["average"] < floor["average"] < far_entry["synthetic_vs_real"]["average"]
-    assert {name: far["per_class"][name]["real_images"] for name in CLASSES} == {
+    for entry in (far["swd"]["overall"], *far["swd"]["per_class"].values()):
+        assert list(entry["real_vs_real_noise_floor"]["levels"]) == [str(SIZE)]
+        assert entry["ratio_to_floor"] > 1.5  # a perfect generator gives about 1 (see above)
+    overall = far["swd"]["overall"]
+    assert overall["ratio_to_floor"] > 2
+    assert f"**{overall['ratio_to_floor']:.2f} ± {overall['ratio_noise']:.2f}**" in markdown
+    assert {name: far["swd"]["per_class"][name]["real_images"] for name in CLASSES} == {
         name: int(np.sum(training.labels == label)) for label, name in enumerate(CLASSES)}
-    floor = far["overall"]["real_vs_real_noise_floor"]["average"]
-    assert floor < far["overall"]["synthetic_vs_real"]["average"] / 2
+
+
+@pytest.mark.parametrize("mix, available, limit, counts", [
+    ([5, 2, 1], [4, 4, 4], None, [4, 1, 1]),  # 6.4 images in all: 4.0, 1.6, 0.8 rounded by largest remainder
+    ([10, 10], [20, 4], None, [4, 4]),
+    ([3, 3], [50, 50], 6, [3, 3]),
+    ([2, 0, 1], [0, 5, 5], None, [0, 0, 0]),  # a class of the mix is missing: no sample in that mix
+])
+def test_class_mix_counts(mix, available, limit, counts):
+    assert quality.class_mix_counts(np.array(mix), np.array(available), limit).tolist() == counts
+
+
+def test_overall_values_use_the_real_class_mix(real_dir, training):
+    cysts = training.images[training.labels == 0]
+    unbalanced = LabeledArrays(np.concatenate([cysts, cysts, training.images[training.labels == 1][:4]]),
+                               np.array([0] * (2 * len(cysts)) + [1] * 4), [str(i) for i in range(2 * len(cysts) + 4)])
+    report = quality.measure_quality(real_dir, [0], unbalanced, QualityOptions(metrics=("swd",))).report
+
+    real_mix = report["real"]["per_class"]
+    assert real_mix["cyst"] == real_mix["metastasis"]  # 1:1, so 4 of each (metastasis has only 4)
+    assert report["overall_sample"]["method"] == "real_class_mix"
+    assert report["overall_sample"]["per_class"] == {"cyst": 4, "metastasis": 4}
+    assert report["swd"]["overall"]["compared_images"]["synthetic"] == 8
+    assert "class mix of the real training images" in quality_report.quality_markdown(report)
+
+    cysts_only = unbalanced.subset(np.flatnonzero(unbalanced.labels == 0))
+    lacking = quality.measure_quality(real_dir, [0], cysts_only, QualityOptions(metrics=("swd",))).report
+    assert lacking["overall_sample"]["method"] == "as_given"
+    assert "lack class(es) metastasis" in lacking["overall_sample"]["description"]
 
 
 def test_msssim_diversity_compares_synthetic_with_real_per_class(real_dir, training):
@@ -157,17 +210,65 @@ def test_feature_classifier_is_trained_once_then_reused(tmp_path, monkeypatch):
 
     assert (first["classifier_reused"], second["classifier_reused"]) == (False, True)
     assert first["classifier_file"] == second["classifier_file"] == quality.classifier_cache_path(
-        real_dir, info, [0], "cnn")
+        real_dir, info, [0], options)
     assert os.listdir(os.path.join(real_dir, ".cache")) == [os.path.basename(first["classifier_file"])]
     assert info.fingerprint[:16] in first["classifier_file"]
-    assert quality.classifier_cache_path(real_dir, info, [1], "cnn") != first["classifier_file"]
+    for other in (dict(classifier_epochs=2), dict(seed=1), dict(classifier_patience=2)):
+        assert quality.classifier_cache_path(real_dir, info, [0], options.replace(**other)) != first["classifier_file"]
+    assert quality.classifier_cache_path(real_dir, info, [1], options) != first["classifier_file"]
     assert "not Inception" in first["feature_space"]
-    for key in ("overall", "per_class"):
+    for key in ("overall", "per_class", "real_baseline", "classifier_accuracy"):
         assert first[key] == second[key]
+    accuracy = first["classifier_accuracy"]
+    assert accuracy["images"] == PER_CLASS and accuracy["majority_rate"] == 0.5
+    assert "held-out" in accuracy["evaluated_on"]
+    assert accuracy["meaningful"] == (accuracy["accuracy"] > 0.5)
+    assert first["classifier_training"]["validation_images"] + first["classifier_training"]["training_images"] == 20
     assert first["overall"]["fid"] > 1e-4  # other images: a distance (the same images give 0, see below)
     # KID subsets are clipped to the 20 images of the smaller set: every subset is the whole set
     assert first["overall"]["kid"]["std"] == pytest.approx(0.0, abs=1e-12)
     assert set(first["per_class"]["cyst"]) == {"real_images", "synthetic_images", "fid", "kid"}
+    # the synthetic images are the held-out fold: the real baseline compares exactly the same images
+    assert first["real_baseline"]["fid"] == pytest.approx(first["overall"]["fid"], rel=1e-6)
+
+
+def test_feature_classifier_stops_early_and_keeps_its_best_epoch(tmp_path):
+    real_dir = str(tmp_path / "real")
+    info = build_real_dataset(real_dir)
+    training = quality.load_labeled_images(real_dir, [0])
+    options = QualityOptions(classifier_epochs=8, classifier_patience=2)
+
+    model, _, record = quality.domain_classifier(real_dir, info, [0], training, options)
+
+    assert record["epochs_run"] == min(8, record["best_epoch"] + 2)
+    _, validation = quality.feature_validation_split(training, options.seed)
+    loss = keras.losses.sparse_categorical_crossentropy(validation.labels, model.predict(
+        2.0 * validation.images - 1.0, verbose=0))
+    assert float(np.mean(loss)) == pytest.approx(record["best_validation_loss"], rel=1e-3)
+
+
+def constant_classifier() -> keras.Model:
+    """Always predicts class 0: a feature space no better than guessing."""
+    inputs = keras.Input((SIZE, SIZE, 1))
+    features = keras.layers.Dense(4)(keras.layers.Flatten()(inputs))
+    outputs = keras.layers.Dense(2, activation="softmax", kernel_initializer="zeros",
+                                 bias_initializer=keras.initializers.Constant([1.0, 0.0]))(features)
+    return keras.Model(inputs, outputs)
+
+
+def test_a_feature_space_no_better_than_the_majority_is_flagged(real_dir, training, monkeypatch, tmp_path):
+    monkeypatch.setattr(quality, "domain_classifier", lambda *args: (constant_classifier(), "constant", None))
+    options = QualityOptions(metrics=("fid",), min_images_per_class=PER_CLASS)
+    result = quality.measure_quality(real_dir, [0], training, options)
+    quality_report.write_quality_report(result, str(tmp_path / "report"))
+
+    accuracy = result.report["fid_kid"]["domain"]["classifier_accuracy"]
+    assert accuracy == {"accuracy": 0.5, "majority_rate": 0.5, "evaluated_on": "the held-out real folds [1]",
+                        "images": PER_CLASS, "meaningful": False}
+    assert json.load(open(tmp_path / "report" / "quality.json"))["fid_kid"]["domain"]["classifier_accuracy"] == accuracy
+    assert "FID/KID in this feature space are meaningless" in open(tmp_path / "report" / "quality.md").read()
+    row = quality_report.summary_table([("0", result.report)])[2]
+    assert "| meaningless: 0.00 (real " in row and "0.500 (majority 0.500): FID/KID meaningless" in row
 
 
 def test_per_class_feature_distances_need_enough_images(real_dir, training):
@@ -176,6 +277,8 @@ def test_per_class_feature_distances_need_enough_images(real_dir, training):
     assert section["overall"]["fid"] == pytest.approx(0.0, abs=1e-6)  # the training images against themselves
     assert "kid" not in section["overall"]
     assert all("skipped" in entry for entry in section["per_class"].values())
+    baseline = section["real_baseline"]  # the 20 held-out images against the 20 training images
+    assert (baseline["real_images"], baseline["synthetic_images"]) == (20, 20) and baseline["fid"] > 1e-4
 
 
 def test_generator_folds_come_from_its_metadata_for_the_same_dataset_only(real_dir, caplog):
@@ -200,8 +303,28 @@ def test_incompatible_synthetic_images_give_one_error(real_dir):
     message = str(error.value)
     assert message.startswith("small.npz: cannot be compared") and "resolution 8" in message
     assert "3 channel(s)" in message and "\n" not in message
-    with pytest.raises(DataError, match="classes"):
+    with pytest.raises(DataError, match=r"\(missing: metastasis\) \(not in the real dataset: hemangioma\)"):
         quality.check_synthetic_format(info, "synthetic", SIZE, 1, ["cyst", "hemangioma"])
+
+
+def test_a_generator_with_classes_in_another_order_is_matched_by_name(real_dir, tmp_path, monkeypatch):
+    info = read_info(real_dir)
+    reordered = dataclasses.replace(info, classes=list(reversed(info.classes)))
+    export_dir = str(tmp_path / "generator")
+    export_tiny_generator(export_dir, reordered)
+    audited = []
+    monkeypatch.setattr(quality, "measure_quality", lambda real, folds, synthetic, *args: audited.append(synthetic))
+
+    quality.audit(AuditOptions(real=real_dir, output=str(tmp_path / "report"), generator=export_dir, num=2))
+
+    (synthetic,) = audited
+    assert [info.classes[label] for label in synthetic.labels] == [image_id.split("/")[1] for image_id in synthetic.ids]
+    assert synthetic.ids[0].startswith("synthetic/metastasis/") and synthetic.labels[0] == CLASSES.index("metastasis")
+
+    other = str(tmp_path / "other_generator")
+    export_tiny_generator(other, dataclasses.replace(info, classes=["cyst", "hemangioma"]))
+    with pytest.raises(DataError, match=r"missing: metastasis.*not in the real dataset: hemangioma"):
+        quality.audit(AuditOptions(real=real_dir, output=str(tmp_path / "report"), generator=other, num=2))
 
 
 def test_memorization_needs_a_heldout_fold(real_dir, training):

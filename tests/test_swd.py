@@ -90,16 +90,30 @@ def test_swd_is_reproducible_and_streams_batches():
     assert swd_lib.swd(real, fake, seed=8)["average"] != first["average"]
 
 
-def test_swd_compares_sets_of_different_sizes():
-    result = swd_lib.swd(smooth_images(40, 16), smooth_images(12, 16, seed=1))
-    assert 0 < result["average"] < 100
+def test_swd_compares_sets_of_different_sizes_by_subsampling_the_larger():
+    small, large = smooth_images(12, 32, seed=1), smooth_images(40, 32)
+    matched = swd_lib.swd(large, small, seed=4)["average"]
+    assert 2 * matched < swd_lib.swd(large, blur(small, 3.0), seed=4)["average"]
 
 
-def test_noise_floor_is_below_a_real_difference():
-    real = smooth_images(64, 32)
-    floor = swd_lib.swd_noise_floor(real, seed=0)["average"]
-    assert 0 < floor < swd_lib.swd(real, blur(real, 3.0))["average"] / 2
-    assert swd_lib.swd_noise_floor(real, seed=0) == swd_lib.swd_noise_floor(real, seed=0)
+def test_floor_and_synthetic_comparison_share_the_reference_patches_and_directions():
+    real = smooth_images(64, 16)
+    reference, half = real[:32], real[32:]
+    result = swd_lib.swd_with_floor(reference, half, half.copy(), seed=5)
+    # the "synthetic" images are the floor half itself: identical draws, identical values, ratio exactly 1
+    assert result["synthetic_vs_real"] == result["real_vs_real_noise_floor"]
+    assert result["ratio_to_floor"] == 1.0
+
+
+def test_a_fresh_sample_of_the_same_distribution_scores_near_the_floor():
+    ratios = []
+    for seed in range(3):
+        real = smooth_images(64, 32, seed=seed)
+        fresh = smooth_images(32, 32, seed=100 + seed)
+        ratios.append(swd_lib.swd_with_floor(real[:32], real[32:], fresh, seed=seed)["ratio_to_floor"])
+    blurred = swd_lib.swd_with_floor(real[:32], real[32:], blur(fresh, 2.0), seed=0)["ratio_to_floor"]
+    assert 0.8 < np.mean(ratios) < 1.25
+    assert blurred > 2 * max(ratios)
 
 
 def test_swd_rejects_images_smaller_than_a_patch():

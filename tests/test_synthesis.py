@@ -200,7 +200,8 @@ def test_existing_output_needs_overwrite(exported, tmp_path):
     os.remove(output / "old.txt")
     synthesis.synthesize(export_dir, str(output), "per_class", 1, png=True, overwrite=True)
     synthesis.synthesize(export_dir, str(output), "per_class", 2, png=True, overwrite=True)  # its own set: replaced
-    assert sorted(os.listdir(output)) == ["data-00000-of-00001.tfrecord", "dataset.json", "png", "preview.png"]
+    assert sorted(os.listdir(output)) == ["DATACARD.md", "data-00000-of-00001.tfrecord", "datacard.json",
+                                          "dataset.json", "png", "preview.png"]
 
 
 def _write_metadata(export_dir, text):

@@ -58,6 +58,8 @@ def test_cli_writes_a_balanced_synthetic_dataset(runs):
     assert len(list(load(str(output)).as_numpy_iterator())) == info.num_examples
     assert len(list((output / "png").rglob("*.png"))) == info.num_examples
     assert stderr.count("synthesized ") == -(-info.num_examples // 2)  # one progress line per batch
+    assert f"data card: {output / 'DATACARD.md'}" in stdout
+    assert json.load(open(output / "datacard.json"))["synthetic"]["per_class"] == info.counts
 
 
 @pytest.mark.parametrize("case", sorted(CLI_ERRORS))

@@ -2,13 +2,21 @@
 
 `measure_quality` compares a synthetic image set with the real images the GAN was trained on:
 
-* **SWD** per pyramid level and averaged, overall and per class, beside its real-vs-real noise floor
-  (two disjoint halves of the real training images: the value sampling noise alone gives);
+* **SWD** per pyramid level and averaged, overall and per class, beside its real-vs-real noise floor and the
+  ratio of the two: one half of the real training images is the reference, the other half (the floor) and a
+  synthetic sample of the same size and class mix are compared with it, averaged over `swd_repeats` random
+  splits, so a generator as good as a fresh real sample has a ratio near 1, give or take the floor's relative
+  spread over the splits (`ratio_noise`, also reported);
 * **MS-SSIM diversity** within each class, synthetic beside real;
-* **FID / KID** in a *domain* feature space: the penultimate layer of a classifier trained briefly on
-  the real training folds (cached under ``DATASET_DIR/.cache/``), and optionally in Inception space;
+* **FID / KID** in a *domain* feature space: the penultimate layer of a classifier trained on the real
+  training folds to its best validation loss (cached under ``DATASET_DIR/.cache/``; its held-out accuracy is
+  reported, and a space no better than the majority rate is flagged meaningless), beside a real-vs-real
+  baseline (held-out real images), and optionally in Inception space;
 * **memorization**: each synthetic image's nearest training image by SSIM, flagged when closer than
   all but ``memorization_percentile``% of the held-out real images (the folds the GAN never saw).
+
+Overall values compare a synthetic sample with the real training class mix (`overall_sample` in the report
+says which images, or why the synthetic images had to be taken as they are).
 
 The result is rendered by `tfpgan.quality_report`. Images are `LabeledArrays` in [0, 1] (the metrics convention);
 the real ones come at the dataset's resolution and synthetic images at a higher resolution are box-downsampled to
@@ -35,6 +43,7 @@ from tfpgan.data.pipeline import box_downsample, check_folds
 from tfpgan.errors import DataError, TfpganError
 from tfpgan.labeled import LabeledArrays, load_arrays
 from tfpgan.metrics.fid_kid import (
+    UnreliableFid,
     extract_features,
     frechet_distance,
     inception_feature_extractor,
@@ -43,16 +52,18 @@ from tfpgan.metrics.fid_kid import (
 )
 from tfpgan.metrics.memorization import closest_pairs, memorization_report
 from tfpgan.metrics.msssim import FILTER_SIZE, msssim_diversity, num_scales
-from tfpgan.metrics.swd import PATCH_SIZE, swd, swd_noise_floor
+from tfpgan.metrics.swd import PATCH_SIZE, swd_with_floor
 from tfpgan.models.classifiers import build_classifier
 from tfpgan.options import AuditOptions, QualityOptions
+from tfpgan.validation import choose_validation, group_keys
 
 logger = logging.getLogger(__name__)
 
 CACHE_DIR = ".cache"
 MIN_IMAGE_SIZE = {"swd": PATCH_SIZE, "msssim": FILTER_SIZE, "memorization": FILTER_SIZE}
+FEATURE_VALIDATION_FRACTION = 0.2  # of the real training folds, to stop the feature classifier early
 # Independent random streams of the stages (combined with the seed and a class index).
-_SWD_STREAM, _SWD_FLOOR_STREAM, _MSSSIM_STREAM, _KID_STREAM = 1, 2, 3, 4
+_SWD_STREAM, _MSSSIM_STREAM, _KID_STREAM, _CLASS_MIX_STREAM, _BASELINE_STREAM = 1, 3, 4, 5, 6
 
 
 class ClosestPairs(NamedTuple):
@@ -86,7 +97,10 @@ def check_synthetic_format(real: DatasetInfo, where: str, resolution: int, chann
     if channels != real.channels:
         problems.append(f"{channels} channel(s) where the real images have {real.channels}")
     if classes is not None and sorted(classes) != sorted(real.classes):
-        problems.append(f"classes {list(classes)} differ from the real {real.classes}")
+        missing, unknown = sorted(set(real.classes) - set(classes)), sorted(set(classes) - set(real.classes))
+        problems.append(f"classes {list(classes)} differ from the real {real.classes}"
+                        + (f" (missing: {', '.join(missing)})" if missing else "")
+                        + (f" (not in the real dataset: {', '.join(unknown)})" if unknown else ""))
     if problems:
         raise DataError(f"{where}: cannot be compared with {real.name}: " + "; ".join(problems))
 
@@ -96,8 +110,13 @@ def load_synthetic_dataset(synthetic_dir: str, real: DatasetInfo) -> LabeledArra
     info = read_info(synthetic_dir)
     check_synthetic_format(real, synthetic_dir, info.resolution, info.channels, info.classes)
     logger.info("loading %d synthetic images from %s", info.num_examples, synthetic_dir)
-    images = load_labeled_images(synthetic_dir)
-    to_real = np.array([real.classes.index(name) for name in info.classes])  # same names, maybe another order
+    return relabel_by_name(load_labeled_images(synthetic_dir), info.classes, real)
+
+
+def relabel_by_name(images: LabeledArrays, classes: Sequence[str], real: DatasetInfo) -> LabeledArrays:
+    """`images` labeled by `classes` (checked to be the real class names, maybe in another order), relabeled with
+    the real dataset's label of each name."""
+    to_real = np.array([real.classes.index(name) for name in classes])
     return dataclasses.replace(images, labels=to_real[images.labels])
 
 
@@ -141,41 +160,76 @@ def generate_images(export_dir: str, per_class: int, seed: int, batch_size: int 
     return LabeledArrays(images.astype(np.float32) / 255.0, labels, ids), metadata
 
 
-def classifier_cache_path(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], classifier: str) -> str:
-    """DATASET_DIR/.cache/quality-features-CLASSIFIER-foldsA-B-FINGERPRINT.keras."""
+def classifier_cache_path(real_dir: str, info: DatasetInfo, train_folds: Sequence[int],
+                          options: QualityOptions) -> str:
+    """DATASET_DIR/.cache/quality-features-CLASSIFIER-foldsA-B-eEPOCHS-pPATIENCE-sSEED-FINGERPRINT.keras."""
     folds = "-".join(str(f) for f in sorted(train_folds))
-    name = f"quality-features-{classifier}-folds{folds}-{info.fingerprint[:16]}.keras"
+    name = (f"quality-features-{options.classifier}-folds{folds}-e{options.classifier_epochs}-"
+            f"p{options.classifier_patience}-s{options.seed}-{info.fingerprint[:16]}.keras")
     return os.path.join(real_dir, CACHE_DIR, name)
 
 
 def domain_classifier(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], training: LabeledArrays,
-                      options: QualityOptions) -> tuple[keras.Model, str, bool]:
-    """(classifier, its cache file, whether the cache was reused): trained on the real training folds only.
+                      options: QualityOptions) -> tuple[keras.Model, str, dict | None]:
+    """(classifier, its cache file, its training record; None when the cache was reused).
 
-    Trained for `classifier_epochs` epochs (Adam, lr 1e-3, seeded) and cached, keyed by classifier, folds
-    and dataset fingerprint (not by epochs or seed: the feature space stays fixed, so FID/KID values of
-    different runs remain comparable).
+    Trained on the real training folds only (Adam, lr 1e-3, seeded) until the loss on a stratified validation
+    split (`FEATURE_VALIDATION_FRACTION`) has not improved for `classifier_patience` epochs, at most
+    `classifier_epochs`; the best epoch's weights are kept. Cached, keyed by classifier, folds, epochs,
+    patience, seed and dataset fingerprint.
     """
-    path = classifier_cache_path(real_dir, info, train_folds, options.classifier)
+    path = classifier_cache_path(real_dir, info, train_folds, options)
     if os.path.isfile(path):
         logger.info("feature classifier: reusing %s", path)
-        return keras.saving.load_model(path, compile=False), path, True
-    logger.info("feature classifier: training a %s on folds %s (%d images, %d epochs)", options.classifier,
-                list(train_folds), len(training), options.classifier_epochs)
+        return keras.saving.load_model(path, compile=False), path, None
+    fit_set, validation = feature_validation_split(training, options.seed)
+    logger.info("feature classifier: training a %s on folds %s (%d images, %d for validation, at most %d epochs)",
+                options.classifier, list(train_folds), len(fit_set), len(validation), options.classifier_epochs)
     keras.utils.set_random_seed(options.seed)
     model = build_classifier(options.classifier, training.images.shape[1:], info.num_classes)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     progress = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logger.info(
-        "feature classifier epoch %d/%d: loss %.4f, accuracy %.3f", epoch + 1, options.classifier_epochs,
-        logs["loss"], logs["accuracy"]))
-    model.fit(2.0 * training.images - 1.0, training.labels, batch_size=options.classifier_batch_size,
-              epochs=options.classifier_epochs, shuffle=True, callbacks=[progress], verbose=0)
+        "feature classifier epoch %d/%d: loss %.4f, accuracy %.3f, val loss %.4f", epoch + 1,
+        options.classifier_epochs, logs["loss"], logs["accuracy"], logs["val_loss"]))
+    stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=options.classifier_patience,
+                                             restore_best_weights=True)
+    history = model.fit(2.0 * fit_set.images - 1.0, fit_set.labels, batch_size=options.classifier_batch_size,
+                        epochs=options.classifier_epochs, validation_data=(2.0 * validation.images - 1.0,
+                                                                           validation.labels),
+                        shuffle=True, callbacks=[stopping, progress], verbose=0)
+    losses = np.asarray(history.history["val_loss"], np.float64)
+    if not np.any(np.isfinite(losses)):
+        raise TfpganError("the feature classifier's validation loss was never finite")
+    record = {"training_images": len(fit_set), "validation_images": len(validation), "epochs_run": len(losses),
+              "max_epochs": options.classifier_epochs, "patience": options.classifier_patience,
+              "best_epoch": int(np.nanargmin(losses)) + 1, "best_validation_loss": float(np.nanmin(losses))}
     try:
         _save_model_atomically(model, path)
     except OSError as error:
         logger.warning("cannot cache the feature classifier at %s: %s", path, error)
-    return model, path, False
+    return model, path, record
+
+
+def feature_validation_split(training: LabeledArrays, seed: int) -> tuple[LabeledArrays, LabeledArrays]:
+    """(fit, validation): the feature classifier's split of the training folds, stratified and patient-grouped."""
+    chosen = choose_validation(training.labels, group_keys(training.ids, training.groups),
+                               FEATURE_VALIDATION_FRACTION, seed)
+    return training.subset(np.setdiff1d(np.arange(len(training)), chosen)), training.subset(chosen)
+
+
+def classifier_accuracy(model: keras.Model, images: LabeledArrays, evaluated_on: str) -> dict:
+    """The classifier's accuracy on `images` beside the majority rate (always guessing the largest class);
+    `meaningful` is False when it does no better, and its penultimate features then describe nothing."""
+    probabilities = model.predict(2.0 * images.images - 1.0, batch_size=64, verbose=0)
+    accuracy = float(np.mean(np.argmax(probabilities, axis=1) == images.labels))
+    majority = float(np.max(np.bincount(images.labels)) / len(images))
+    result = {"accuracy": accuracy, "majority_rate": majority, "evaluated_on": evaluated_on,
+              "images": len(images), "meaningful": accuracy > majority}
+    if not result["meaningful"]:
+        logger.warning("the feature classifier's accuracy %.3f on %s is no better than the majority rate %.3f: "
+                       "FID/KID in its feature space are meaningless", accuracy, evaluated_on, majority)
+    return result
 
 
 def _save_model_atomically(model: keras.Model, path: str) -> None:
@@ -221,23 +275,104 @@ def _per_class(classes: Sequence[str], stage: str, compute) -> dict[str, Any]:
     return results
 
 
-def _swd_section(real: LabeledArrays, synthetic: LabeledArrays, classes: Sequence[str], seed: int) -> dict:
-    def compare(real_images: np.ndarray, synthetic_images: np.ndarray, stream: int) -> dict:
-        if len(real_images) < 2 or len(synthetic_images) < 1:
-            return {"skipped": "needs at least 2 real and 1 synthetic image"}
-        distance = swd(synthetic_images, real_images, seed=np.random.default_rng([seed, _SWD_STREAM, stream]))
-        floor = swd_noise_floor(real_images, seed=np.random.default_rng([seed, _SWD_FLOOR_STREAM, stream]))
-        return {"real_images": len(real_images), "synthetic_images": len(synthetic_images),
-                "synthetic_vs_real": _json_swd(distance), "real_vs_real_noise_floor": _json_swd(floor)}
+def class_mix_counts(mix: np.ndarray, available: np.ndarray, limit: int | None = None) -> np.ndarray:
+    """Images per class in the proportions of `mix` (per-class counts), as many as `available` (per class) and
+    `limit` (in all) allow, rounded by largest remainder; all zero when a class of the mix has none available."""
+    weights, available = np.asarray(mix, np.float64) / np.sum(mix), np.asarray(available)
+    present = weights > 0
+    total = float(np.min(available[present] / weights[present]))
+    if limit is not None:
+        total = min(total, limit)
+    exact = total * weights + 1e-9
+    counts = np.floor(exact).astype(np.int64)
+    remainders = np.where(counts < available, exact - counts, -1.0)
+    for label in np.argsort(-remainders, kind="stable")[:int(total + 1e-9) - counts.sum()]:
+        counts[label] += remainders[label] >= 0
+    return counts
 
+
+def class_mix_sample(labels: np.ndarray, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sorted positions of `counts[c]` random examples of every class c (drawn without replacement)."""
+    chosen = [rng.choice(np.flatnonzero(labels == label), count, replace=False) for label, count in enumerate(counts)]
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
+def _overall_sample(real: LabeledArrays, synthetic: LabeledArrays, classes: Sequence[str],
+                    seed: int) -> tuple[np.ndarray, dict]:
+    """Positions of the synthetic images the overall values use, and their description for the report."""
+    real_counts, available = (np.bincount(s.labels, minlength=len(classes)) for s in (real, synthetic))
+    counts = class_mix_counts(real_counts, available)
+    if counts.sum():
+        positions = class_mix_sample(synthetic.labels, counts, np.random.default_rng([seed, _CLASS_MIX_STREAM]))
+        return positions, {
+            "method": "real_class_mix", "images": int(counts.sum()), "per_class": _counts(synthetic.labels[positions],
+                                                                                          classes),
+            "description": f"a synthetic sample of {counts.sum()} images in the class mix of the real training "
+                           f"images (subsampled per class, seed {seed})"}
+    lacking = [name for label, name in enumerate(classes) if real_counts[label] and not available[label]]
+    return np.arange(len(synthetic)), {
+        "method": "as_given", "images": len(synthetic), "per_class": _counts(synthetic.labels, classes),
+        "description": f"all synthetic images as given: they lack class(es) {', '.join(lacking)}, so the overall "
+                       "values compare another class mix than the real one (see the per-class values)"}
+
+
+def _stratified_halves(labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(reference, half): disjoint random positions, half holding floor(n / 2) of each class's n examples."""
+    reference, half = [], []
+    for label in np.unique(labels):
+        order = rng.permutation(np.flatnonzero(labels == label))
+        half.append(order[:len(order) // 2])
+        reference.append(order[len(order) // 2:])
+    return np.sort(np.concatenate(reference)), np.sort(np.concatenate(half))
+
+
+def _swd_compare(real: LabeledArrays, synthetic: LabeledArrays, num_classes: int, seed: int, repeats: int,
+                 stream: int) -> dict:
+    """SWD of `synthetic` vs `real` beside its floor, averaged over `repeats` random splits of `real`: each time
+    half of the real images is the reference, the other half and a synthetic sample of its class counts are
+    compared with it (sample sizes change SWD, so both comparisons get the same). Which images are drawn moves
+    SWD most, and one fixed synthetic set keeps its own draw in every split, so the ratio comes with
+    `ratio_noise`: the floor's relative standard deviation over the splits, how far a perfect generator's
+    ratio scatters around 1."""
+    if len(real) < 2 or len(synthetic) < 1:
+        return {"skipped": "needs at least 2 real and 1 synthetic image"}
+    runs, compared = [], []
+    for repeat in range(repeats):
+        rng = np.random.default_rng([seed, _SWD_STREAM, stream, repeat])
+        reference, half = _stratified_halves(real.labels, rng)
+        if not len(half):
+            return {"skipped": "needs at least 2 real images of a class"}
+        counts = class_mix_counts(np.bincount(real.labels[half], minlength=num_classes),
+                                  np.bincount(synthetic.labels, minlength=num_classes), limit=len(half))
+        chosen = (class_mix_sample(synthetic.labels, counts, rng) if counts.sum() else
+                  np.sort(rng.choice(len(synthetic), min(len(half), len(synthetic)), replace=False)))
+        runs.append(swd_with_floor(real.images[reference], real.images[half], synthetic.images[chosen], seed=rng))
+        compared.append(len(chosen))
+    distance, floor = (_mean_swd([run[key] for run in runs]) for key in ("synthetic_vs_real",
+                                                                           "real_vs_real_noise_floor"))
+    floors = [run["real_vs_real_noise_floor"]["average"] for run in runs]
+    return {"real_images": len(real), "synthetic_images": len(synthetic), "reference_images": len(reference),
+            "compared_images": {"real": len(half), "synthetic": min(compared)},
+            "same_sizes": min(compared) == len(half),
+            "repeats": repeats, "synthetic_vs_real": distance, "real_vs_real_noise_floor": floor,
+            "ratio_to_floor": distance["average"] / floor["average"] if floor["average"] > 0 else None,
+            "ratio_noise": float(np.std(floors, ddof=1) / np.mean(floors)) if floor["average"] > 0 else None}
+
+
+def _mean_swd(results: Sequence[dict]) -> dict:
+    levels = {str(size): float(np.mean([r["levels"][size] for r in results])) for size in results[0]["levels"]}
+    return {"levels": levels, "average": float(np.mean([r["average"] for r in results]))}
+
+
+def _swd_section(real: LabeledArrays, synthetic: LabeledArrays, overall: np.ndarray, classes: Sequence[str],
+                 options: QualityOptions) -> dict:
     logger.info("SWD: all classes")
-    return {"overall": compare(real.images, synthetic.images, 0),
-            "per_class": _per_class(classes, "SWD", lambda label: compare(
-                _class_images(real, label), _class_images(synthetic, label), label + 1))}
-
-
-def _json_swd(result: dict) -> dict:
-    return {"levels": {str(size): value for size, value in result["levels"].items()}, "average": result["average"]}
+    return {"overall": _swd_compare(real, synthetic.subset(overall), len(classes), options.seed, options.swd_repeats,
+                                    0),
+            "per_class": _per_class(classes, "SWD", lambda label: _swd_compare(
+                real.subset(np.flatnonzero(real.labels == label)),
+                synthetic.subset(np.flatnonzero(synthetic.labels == label)), len(classes), options.seed,
+                options.swd_repeats, label + 1))}
 
 
 def _msssim_section(real: LabeledArrays, synthetic: LabeledArrays, classes: Sequence[str],
@@ -259,15 +394,21 @@ def _msssim_section(real: LabeledArrays, synthetic: LabeledArrays, classes: Sequ
 
 
 def _feature_spaces(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], real: LabeledArrays,
-                    options: QualityOptions) -> dict[str, tuple[Any, dict]]:
+                    heldout: LabeledArrays | None, options: QualityOptions) -> dict[str, tuple[Any, dict]]:
     """{space name: (feature extractor on [0, 1] images, description)}."""
-    model, path, reused = domain_classifier(real_dir, info, train_folds, real, options)
+    model, path, training = domain_classifier(real_dir, info, train_folds, real, options)
+    if heldout is not None:
+        accuracy = classifier_accuracy(model, heldout, f"the held-out real folds {heldout_folds(info, train_folds)}")
+    else:
+        accuracy = classifier_accuracy(model, feature_validation_split(real, options.seed)[1],
+                                       "its validation split of the training folds (no fold is held out)")
     penultimate = penultimate_feature_extractor(model)
     spaces = {"domain": (lambda images: penultimate(2.0 * images - 1.0), {
         "feature_space": f"penultimate layer of a {options.classifier} classifier trained on the real folds "
                          f"{list(train_folds)}: a domain feature space, not Inception's (values are not "
                          f"comparable with published FID/KID)",
-        "classifier_file": path, "classifier_reused": reused})}
+        "classifier_file": path, "classifier_reused": training is None, "classifier_training": training,
+        "classifier_accuracy": accuracy})}
     if options.inception_weights:
         spaces["inception"] = (inception_feature_extractor(options.inception_weights), {
             "feature_space": f"InceptionV3 pool features from {options.inception_weights}"})
@@ -280,7 +421,11 @@ def _distances(real_feats: np.ndarray, synthetic_feats: np.ndarray, options: Qua
         return {"skipped": f"needs at least {minimum} real and {minimum} synthetic images"}
     result: dict[str, Any] = {"real_images": len(real_feats), "synthetic_images": len(synthetic_feats)}
     if "fid" in options.metrics:
-        result["fid"] = frechet_distance(real_feats, synthetic_feats)
+        try:
+            result["fid"] = frechet_distance(real_feats, synthetic_feats)
+        except UnreliableFid as error:
+            logger.warning("FID: %s", error)
+            result["fid"], result["fid_unreliable"] = None, str(error)
     if "kid" in options.metrics:
         rng = np.random.default_rng([options.seed, _KID_STREAM, stream])
         mean, std = kernel_inception_distance(real_feats, synthetic_feats, options.kid_subsets,
@@ -289,27 +434,42 @@ def _distances(real_feats: np.ndarray, synthetic_feats: np.ndarray, options: Qua
     return result
 
 
+def _real_baseline(real: LabeledArrays, real_feats: np.ndarray, heldout: LabeledArrays | None,
+                   heldout_feats: np.ndarray | None, size: int, num_classes: int, options: QualityOptions) -> dict:
+    """FID/KID of held-out real images (in the training class mix, at most `size` of them: the synthetic
+    comparison's size) against the training images: what a generator as good as new real images would get."""
+    if heldout is None:
+        return {"skipped": "no held-out real folds"}
+    counts = class_mix_counts(np.bincount(real.labels, minlength=num_classes),
+                              np.bincount(heldout.labels, minlength=num_classes), limit=size)
+    chosen = (class_mix_sample(heldout.labels, counts, np.random.default_rng([options.seed, _BASELINE_STREAM]))
+              if counts.sum() else np.arange(len(heldout)))
+    return _distances(real_feats, heldout_feats[chosen], options, 2, num_classes + 1)
+
+
 def _feature_distance_section(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], real: LabeledArrays,
-                              synthetic: LabeledArrays, options: QualityOptions) -> dict:
+                              heldout: LabeledArrays | None, synthetic: LabeledArrays, overall: np.ndarray,
+                              options: QualityOptions) -> dict:
     section = {}
-    for space, (extractor, description) in _feature_spaces(real_dir, info, train_folds, real, options).items():
+    spaces = _feature_spaces(real_dir, info, train_folds, real, heldout, options)
+    for space, (extractor, description) in spaces.items():
         logger.info("FID/KID (%s features): extracting features", space)
-        real_feats, synthetic_feats = extract_features(extractor, real.images), extract_features(
-            extractor, synthetic.images)
+        real_feats, synthetic_feats = (extract_features(extractor, s.images) for s in (real, synthetic))
+        heldout_feats = None if heldout is None else extract_features(extractor, heldout.images)
 
         def per_class(label: int) -> dict:
             return _distances(real_feats[real.labels == label], synthetic_feats[synthetic.labels == label],
                               options, options.min_images_per_class, label + 1)
 
-        section[space] = {**description, "overall": _distances(real_feats, synthetic_feats, options, 2, 0),
+        section[space] = {**description, "overall": _distances(real_feats, synthetic_feats[overall], options, 2, 0),
+                          "real_baseline": _real_baseline(real, real_feats, heldout, heldout_feats, len(overall),
+                                                          info.num_classes, options),
                           "per_class": _per_class(info.classes, f"FID/KID ({space})", per_class)}
     return section
 
 
-def _memorization_section(real_dir: str, heldout_folds: Sequence[int], real: LabeledArrays,
+def _memorization_section(heldout_folds: Sequence[int], heldout: LabeledArrays, real: LabeledArrays,
                           synthetic: LabeledArrays, options: QualityOptions) -> tuple[dict, ClosestPairs]:
-    logger.info("memorization: loading the held-out folds %s", list(heldout_folds))
-    heldout = load_labeled_images(real_dir, heldout_folds)
     raw = memorization_report(synthetic.images, real.images, heldout.images, synthetic.ids,
                               options.memorization_percentile, max_size=options.memorization_max_size)
     nearest_index = raw["nearest_training_index"]
@@ -325,7 +485,8 @@ def _memorization_section(real_dir: str, heldout_folds: Sequence[int], real: Lab
         "heldout_folds": list(heldout_folds), "heldout_images": len(heldout),
         "training_images": len(real), "synthetic_images": len(synthetic),
         "max_size": options.memorization_max_size, "percentile": raw["percentile"], "threshold": raw["threshold"],
-        "fraction_flagged": raw["fraction_above_threshold"], "flagged_ids": raw["flagged_ids"],
+        "fraction_flagged": raw["fraction_above_threshold"],
+        "expected_fraction_flagged": raw["expected_fraction_above_threshold"], "flagged_ids": raw["flagged_ids"],
         "flagged": [pair(positions[image_id]) for image_id in raw["flagged_ids"]],
         "closest_pairs": [pair(index) for index in closest],
         "nearest_training_ssim": {name: {"median": float(np.median(values)), "max": float(np.max(values))}
@@ -334,41 +495,53 @@ def _memorization_section(real_dir: str, heldout_folds: Sequence[int], real: Lab
     return section, ClosestPairs(synthetic.images[closest], real.images[nearest_index[closest]])
 
 
+def heldout_folds(info: DatasetInfo, train_folds: Sequence[int]) -> list[int]:
+    """The folds of the dataset the generator never saw."""
+    return [f for f in range(info.folds) if f not in train_folds]
+
+
 def measure_quality(real_dir: str, train_folds: Sequence[int], synthetic: LabeledArrays,
                     options: QualityOptions = QualityOptions(), synthetic_source: str = "") -> QualityResult:
     """Audits `synthetic` (images in [0, 1], labels, ids) against the real folds `train_folds`.
 
-    The other folds of the dataset are the held-out baseline of the memorization audit.
-    `synthetic_source` describes where the images come from, for the report.
+    The other folds of the dataset are the held-out baseline of the memorization audit, of FID/KID and of the
+    feature classifier's accuracy. `synthetic_source` describes where the images come from, for the report.
     """
     info = read_info(real_dir)
     train_folds = check_folds(info, train_folds, real_dir)
-    heldout_folds = [f for f in range(info.folds) if f not in train_folds]
-    if "memorization" in options.metrics and not heldout_folds:
+    held_out = heldout_folds(info, train_folds)
+    if "memorization" in options.metrics and not held_out:
         raise DataError(f"{real_dir}: memorization needs a held-out fold, but folds {train_folds} are all the folds")
     _check_image_size(info.resolution, options.metrics)
     matched = _match_real_format(synthetic, info, synthetic_source or "synthetic images")
     given_resolution, synthetic = int(np.shape(synthetic.images)[1]), matched
     logger.info("loading the real training folds %s of %s", train_folds, real_dir)
     real = load_labeled_images(real_dir, train_folds)
+    heldout = None
+    if held_out and {"fid", "kid", "memorization"} & set(options.metrics):
+        logger.info("loading the held-out folds %s", held_out)
+        heldout = load_labeled_images(real_dir, held_out)
+    overall, overall_sample = _overall_sample(real, synthetic, info.classes, options.seed)
     report: dict[str, Any] = {
         "real": {"dataset": os.path.abspath(real_dir), "name": info.name, "fingerprint": info.fingerprint,
                  "resolution": info.resolution, "channels": info.channels, "classes": info.classes,
-                 "train_folds": train_folds, "heldout_folds": heldout_folds, "training_images": len(real),
+                 "train_folds": train_folds, "heldout_folds": held_out, "training_images": len(real),
                  "per_class": _counts(real.labels, info.classes)},
         "synthetic": {"source": synthetic_source, "images": len(synthetic), "resolution": given_resolution,
                       "per_class": _counts(synthetic.labels, info.classes)},
+        "overall_sample": overall_sample,
         "options": dataclasses.asdict(options),
     }
     if "swd" in options.metrics:
-        report["swd"] = _swd_section(real, synthetic, info.classes, options.seed)
+        report["swd"] = _swd_section(real, synthetic, overall, info.classes, options)
     if "msssim" in options.metrics:
         report["msssim"] = _msssim_section(real, synthetic, info.classes, options)
     if {"fid", "kid"} & set(options.metrics):
-        report["fid_kid"] = _feature_distance_section(real_dir, info, train_folds, real, synthetic, options)
+        report["fid_kid"] = _feature_distance_section(real_dir, info, train_folds, real, heldout, synthetic, overall,
+                                                      options)
     pairs = None
     if "memorization" in options.metrics:
-        report["memorization"], pairs = _memorization_section(real_dir, heldout_folds, real, synthetic, options)
+        report["memorization"], pairs = _memorization_section(held_out, heldout, real, synthetic, options)
     return QualityResult(json.loads(json.dumps(report)), pairs)
 
 
@@ -378,14 +551,16 @@ def _counts(labels: np.ndarray, classes: Sequence[str]) -> dict[str, int]:
 
 def audit(options: AuditOptions) -> QualityResult:
     """What tools.measure_quality does: audit a synthetic set (or --num images per class of a generator) against
-    the real folds its generator was trained on (--folds, else the generator's recorded trained_on_folds)."""
+    the real folds its generator was trained on (--folds, else the generator's recorded trained_on_folds).
+    A generator's classes are matched to the real ones by name, whatever their order."""
     real = read_info(options.real)
     if options.generator:
         metadata = synthesis.read_generator_metadata(options.generator)
         folds = resolve_train_folds(metadata, real, options.generator, options.folds)
         check_synthetic_format(real, options.generator, metadata["resolution"], metadata["channels"],
                                metadata["classes"])
-        synthetic, _ = generate_images(options.generator, options.num, options.quality.seed)
+        generated, _ = generate_images(options.generator, options.num, options.quality.seed)
+        synthetic = relabel_by_name(generated, metadata["classes"], real)
         source = f"generator {options.generator} ({options.num} per class, seed {options.quality.seed})"
     else:
         generator = read_info(options.synthetic).extra.get("generator")

@@ -1,8 +1,9 @@
 """The quality audit rendered: quality.json, quality.md, closest_pairs.png, and the summary table.
 
-`summary_table` is the one table of headline numbers (SWD beside its noise floor, FID/KID per feature space,
-memorized images), one row per audit: quality.md, the console summary of tools.measure_quality and the per-fold
-table of the experiment's report.md all use it.
+`summary_table` is the one table of headline numbers (SWD beside its noise floor and their ratio, FID/KID per
+feature space beside their real-vs-real baseline, the feature classifier's held-out accuracy, memorized images),
+one row per audit: quality.md, the console summary of tools.measure_quality and the per-fold table of the
+experiment's report.md all use it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,33 @@ def _mean_std(value: dict | None, digits: int = 3, missing: str = "—") -> str:
     return missing if value is None else f"{value['mean']:.{digits}f} ± {value['std']:.{digits}f}"
 
 
+def _ratio(entry: dict) -> str:
+    """SWD ÷ floor ± the floor's relative spread over the random splits (when the report has it)."""
+    value, error = entry.get("ratio_to_floor"), entry.get("ratio_noise")
+    if value is None:
+        return "n/a"
+    return f"{value:.2f}" if error is None else f"{value:.2f} ± {error:.2f}"
+
+
+def _fid(entry: dict) -> str:
+    if entry.get("fid_unreliable"):
+        return "unreliable"
+    return _number(entry.get("fid"), 2)
+
+
+def _kid(entry: dict) -> str:
+    return _mean_std(entry.get("kid"), 4, missing="n/a")
+
+
+def _baseline_kid(entry: dict) -> str:
+    return _number(entry["kid"]["mean"], 4) if "kid" in entry else "n/a"
+
+
+def _accuracy(accuracy: dict) -> str:
+    cell = f"{accuracy['accuracy']:.3f} (majority {accuracy['majority_rate']:.3f})"
+    return cell if accuracy["meaningful"] else f"{cell}: FID/KID meaningless"
+
+
 def _headline(report: dict) -> dict[str, str]:
     """{column: cell}: the headline numbers of a quality report, for the metrics it holds."""
     cells = {}
@@ -54,19 +82,34 @@ def _headline(report: dict) -> dict[str, str]:
         overall = report["swd"]["overall"]
         cells["SWD x1e3 (synthetic vs real)"] = _number(overall.get("synthetic_vs_real", {}).get("average"), 1)
         cells["SWD floor (real vs real)"] = _number(overall.get("real_vs_real_noise_floor", {}).get("average"), 1)
+        cells["SWD ÷ floor (± noise)"] = _ratio(overall)
     for space, section in report.get("fid_kid", {}).items():
-        cells[f"{space} FID"] = _number(section["overall"].get("fid"), 2)
-        cells[f"{space} KID"] = _mean_std(section["overall"].get("kid"), 4, missing="n/a")
+        overall, baseline = section["overall"], section.get("real_baseline", {})
+        meaningless = not section.get("classifier_accuracy", {}).get("meaningful", True)
+        for metric, value, real in (("FID", _fid, _fid), ("KID", _kid, _baseline_kid)):
+            cell = f"{value(overall)} (real {real(baseline)})"
+            cells[f"{space} {metric} (real baseline)"] = f"meaningless: {cell}" if meaningless else cell
+        if "classifier_accuracy" in section:
+            cells[f"{space} classifier accuracy"] = _accuracy(section["classifier_accuracy"])
     if "memorization" in report:
         memorization = report["memorization"]
+        expected = memorization.get("expected_fraction_flagged")  # absent from older reports
+        cells["memorized without copying (expected)"] = "n/a" if expected is None else _percent(expected)
         cells["memorized (flagged / synthetic)"] = (f"{len(memorization['flagged_ids'])} / "
                                                     f"{memorization['synthetic_images']}")
     return cells
 
 
+def _percent(fraction: float) -> str:
+    return f"{100 * fraction:.1f}%"
+
+
 def summary_table(rows: Sequence[tuple[str, dict]], label: str = "fold") -> list[str]:
     """Markdown lines: a row per (name, quality report), a column per headline number that any report holds
-    (SWD x1e3 and its real-vs-real floor, FID and KID per feature space, memorized images); n/a where missing."""
+    (SWD x1e3, its real-vs-real floor and their ratio; FID and KID per feature space with the real-vs-real
+    baseline in parentheses, "meaningless" when the feature classifier does no better than the majority rate;
+    that classifier's held-out accuracy; memorized images with the rate expected without copying); n/a where
+    missing."""
     headlines = [(name, _headline(report)) for name, report in rows]
     columns = list(dict.fromkeys(column for _, cells in headlines for column in cells))
     return ["| " + " | ".join([label, *columns]) + " |", "|---" * (len(columns) + 1) + "|",
@@ -88,17 +131,27 @@ def _rows(section: dict, cells) -> list[str]:
 
 def _swd_markdown(section: dict) -> list[str]:
     levels = list(section["overall"].get("synthetic_vs_real", {}).get("levels", {}))
-    header = ["images real/synthetic", *(f"{level}px" for level in levels), "average"]
+    header = ["images real/synthetic", "compared (each vs reference)", *(f"{level}px" for level in levels),
+              "average", "÷ floor"]
 
     def cells(entry: dict) -> list[str]:
         synthetic, floor = entry["synthetic_vs_real"], entry["real_vs_real_noise_floor"]
-        return [f"{entry['real_images']}/{entry['synthetic_images']}",
+        compared = entry["compared_images"]
+        sizes = (f"{compared['real']} real, {compared['synthetic']} synthetic vs {entry['reference_images']}"
+                 + ("" if entry["same_sizes"] else " (fewer synthetic: ratio biased upwards)"))
+        return [f"{entry['real_images']}/{entry['synthetic_images']}", sizes,
                 *(f"{synthetic['levels'][level]:.2f} ({floor['levels'][level]:.2f})" for level in levels),
-                f"**{synthetic['average']:.2f}** ({floor['average']:.2f})"]
+                f"**{synthetic['average']:.2f}** ({floor['average']:.2f})", f"**{_ratio(entry)}**"]
 
+    repeats = section["overall"].get("repeats", "several")
     return ["## Sliced Wasserstein distance (x1e3, lower is better)", "",
-            "Synthetic vs real training images; in parentheses the real-vs-real noise floor (two disjoint "
-            "halves of the real training images): values near it are as close as sampling noise allows.", "",
+            "Half of the real training images (per class) is the reference; in parentheses the noise floor, the "
+            "other half of the real images against it, beside a synthetic sample of that half's size and class "
+            f"counts; averaged over {repeats} random splits. A generator as good as fresh real images has a ratio "
+            "÷ floor near 1; a ratio of 2 means twice as far as sampling noise alone. After ± the floor's relative "
+            "standard deviation over the splits: how far a perfect generator's ratio scatters around 1 (which "
+            "images are drawn moves SWD a lot; averaging more splits, --swd_repeats, steadies the floor but not "
+            "the draw of one synthetic set).", "",
             "| class | " + " | ".join(header) + " |", "|---" * (len(header) + 1) + "|", *_rows(section, cells), ""]
 
 
@@ -116,14 +169,27 @@ def _msssim_markdown(section: dict) -> list[str]:
 
 def _fid_kid_markdown(space: str, section: dict) -> list[str]:
     def cells(entry: dict) -> list[str]:
-        return [f"{entry['real_images']}/{entry['synthetic_images']}",
-                f"{entry['fid']:.3f}" if "fid" in entry else "—",
-                _mean_std(entry.get("kid"), digits=4)]
+        fid = f"{entry['fid']:.3f}" if entry.get("fid") is not None else "—"
+        if entry.get("fid_unreliable"):
+            fid = f"unreliable: {entry['fid_unreliable']}"
+        return [f"{entry['real_images']}/{entry['synthetic_images']}", fid, _mean_std(entry.get("kid"), digits=4)]
 
-    return [f"## FID / KID ({space} features, lower is better)", "",
-            f"FID and KID are computed in the {section['feature_space']}.", "",
-            "| class | images real/synthetic | FID | KID (mean ± std) |", "|---|---|---|---|",
-            *_rows(section, cells), ""]
+    lines = [f"## FID / KID ({space} features, lower is better)", "",
+             f"FID and KID are computed in the {section['feature_space']}. The real baseline compares held-out real "
+             "images (in the training class mix, as many as the synthetic sample where possible) with the "
+             "training images: what a generator as good as new real images would get.", ""]
+    accuracy = section.get("classifier_accuracy")
+    if accuracy is not None:
+        lines += [f"Feature classifier accuracy on {accuracy['evaluated_on']} ({accuracy['images']} images): "
+                  f"{accuracy['accuracy']:.3f}, majority rate {accuracy['majority_rate']:.3f}"
+                  + ("." if accuracy["meaningful"] else
+                     ". **No better than always guessing the largest class: FID/KID in this feature space are "
+                     "meaningless.**"), ""]
+    rows = [("real baseline", section["real_baseline"])] if "real_baseline" in section else []
+    return lines + ["| class | images real/synthetic | FID | KID (mean ± std) |", "|---|---|---|---|",
+                    *_rows(section, cells),
+                    *(f"| {name} | " + (" | ".join(cells(entry)) if "skipped" not in entry else
+                                         f"skipped: {entry['skipped']}") + " |" for name, entry in rows), ""]
 
 
 def _memorization_markdown(section: dict) -> list[str]:
@@ -132,8 +198,9 @@ def _memorization_markdown(section: dict) -> list[str]:
              f"Threshold SSIM {section['threshold']:.4f}: only {section['percentile']:g}% of the "
              f"{section['heldout_images']} held-out real images (folds {section['heldout_folds']}) are closer than "
              f"this to a training image. Flagged: {len(flagged)} of {section['synthetic_images']} synthetic images "
-             f"({100 * section['fraction_flagged']:.1f}%; about {section['percentile']:g}% is expected when "
-             "nothing is copied).", ""]
+             f"({_percent(section['fraction_flagged'])}; about {_percent(section['expected_fraction_flagged'])} "
+             "is expected when nothing is copied: (k + 1) / (n + 1) for n held-out images, k of them above the "
+             f"threshold, which exceeds {section['percentile']:g}% when the held-out set is small).", ""]
     if flagged:
         lines += ["| synthetic id | nearest training id | SSIM |", "|---|---|---|"]
         lines += [f"| {f['synthetic_id']} | {f['training_id']} | {f['ssim']:.4f} |"
@@ -154,6 +221,7 @@ def quality_markdown(report: dict) -> str:
              f"fingerprint {real['fingerprint'][:12]}...", "",
              f"Synthetic: {synthetic['source'] or 'images in memory'}, {synthetic['images']} images "
              f"({', '.join(f'{name} {count}' for name, count in synthetic['per_class'].items())}).", "",
+             f"Overall values use {report['overall_sample']['description']}.", "",
              summary_text(report), ""]
     if "swd" in report:
         lines += _swd_markdown(report["swd"])

@@ -3,7 +3,8 @@
 The output has the format of tools.build_dataset (TFRecord shards, dataset.json, preview.png), so every tool reads
 it with `tfpgan.data.pipeline.load`. Folds mean nothing for synthetic images: the set has a single fold and every
 image is in fold 0. dataset.json `extra["generator"]` is the generator's tfpgan.json (which real folds it was
-trained on, the real dataset's fingerprint) and `extra["synthesis"]` says how the set was drawn.
+trained on, the real dataset's fingerprint) and `extra["synthesis"]` says how the set was drawn. Its data card
+(DATACARD.md, datacard.json: `tfpgan.datacard`) is written with it, without a quality summary yet.
 
 Images are generated in memory (uint8, N x R x R x C bytes) before they are written.
 """
@@ -23,6 +24,7 @@ from tfpgan.data.build import write_dataset
 from tfpgan.data.dataset_info import DatasetInfo, foreign_content, read_info
 from tfpgan.data.pipeline import check_folds
 from tfpgan.data.sources import Item, Source
+from tfpgan.datacard import write_datacard
 from tfpgan.errors import DataError, TfpganError
 from tfpgan.export import METADATA_FILE, load_generator, read_metadata
 from tfpgan.options import SYNTHESIS_MODES, BuildOptions
@@ -161,7 +163,8 @@ def write_pngs(directory: str, images: np.ndarray, ids: list[str]) -> None:
 def synthesize(export_dir: str, output: str, mode: str, target: int | dict[str, int], seed: int = 0,
                batch_size: int = 64, png: bool = False, overwrite: bool = False) -> DatasetInfo:
     """Generate the images `mode`/`target` ask for (see `synthesis_counts`) and write them to the dataset folder
-    `output` atomically (with `png`, also output/png/CLASS/NNNNNN.png). Same seed, same images."""
+    `output` atomically, with its data card (with `png`, also output/png/CLASS/NNNNNN.png). Same seed, same
+    images."""
     if seed < 0 or batch_size < 1:
         raise ValueError(f"seed must be >= 0 and batch_size >= 1, got {seed} and {batch_size}")
     check_writable_destination(output, overwrite, foreign_content)
@@ -181,6 +184,7 @@ def synthesize(export_dir: str, output: str, mode: str, target: int | dict[str, 
                                  allow_empty_classes=True)
             if png:
                 write_pngs(os.path.join(staging, PNG_DIR), images, ids)
+            write_datacard(staging)
     except (OSError, tf.errors.OpError) as error:
         raise DataError(f"cannot write {output}: {error}") from None
     return info

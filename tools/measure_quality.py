@@ -6,7 +6,9 @@ r"""Audit synthetic images against the real training folds: SWD, MS-SSIM, domain
 
 Without --folds, the folds are the generator's trained_on_folds (from --generator, or recorded by tools.synthesize
 in the --synthetic set), and the real dataset must be the one it was trained on. The other folds are the held-out
-baseline of the memorization audit. Writes OUTPUT/quality.json, quality.md and closest_pairs.png.
+baseline of the memorization audit, of FID/KID and of the feature classifier's accuracy. Writes
+OUTPUT/quality.json, quality.md and closest_pairs.png; a --synthetic set made by tools.synthesize also gets the
+audit's summary in its data card (DATACARD.md, datacard.json).
 """
 
 from __future__ import annotations
@@ -23,12 +25,18 @@ def main(argv: list[str]) -> int:
     del argv
     options = tfpgan_flags.quality_options_from_flags()
     check_writable_destination(options.output, options.overwrite)
-    from tfpgan import quality, quality_report  # TensorFlow loads here, after the flag checks
+    from tfpgan import datacard, quality, quality_report  # TensorFlow loads here, after the flag checks
 
     result = quality.audit(options)
     quality_report.write_quality_report(result, options.output, options.overwrite)
     print(quality_report.summary_text(result.report))
     print(f"wrote {os.path.join(options.output, QUALITY_MARKDOWN)}")
+    if options.synthetic and datacard.is_synthetic_set(options.synthetic):
+        try:
+            datacard.write_datacard(options.synthetic, result)
+            print(f"updated {os.path.join(options.synthetic, datacard.DATACARD_MARKDOWN)}")
+        except OSError as error:
+            print(f"warning: cannot update the data card of {options.synthetic}: {error}")
     return 0
 
 

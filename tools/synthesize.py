@@ -5,7 +5,8 @@
   python -m tools.synthesize --generator=runs/fold0/export/generator --output=data/rare0 --counts=cyst:200 --png
 
 --balance_to tops every class up to N images, counting the real images of the folds the generator was trained on.
-The synthetic set has one fold (every image in fold 0); its dataset.json records the generator's metadata.
+The synthetic set has one fold (every image in fold 0); its dataset.json records the generator's metadata, and
+its DATACARD.md / datacard.json say what it is, where it comes from and what it is for.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def main(argv: list[str]) -> int:
     if not os.path.isdir(options.generator):
         raise tfpgan_flags.OptionsError(f"--generator must be an existing folder (an exported generator), "
                                         f"got {options.generator!r}")
-    from tfpgan.synthesis import synthesize, training_counts  # TensorFlow loads here, after the flag checks
+    from tfpgan.datacard import DATACARD_MARKDOWN  # TensorFlow loads here, after the flag checks
+    from tfpgan.synthesis import synthesize, training_counts
 
     info = synthesize(options.generator, options.output, options.mode, options.target, seed=options.seed,
                       batch_size=options.batch_size, png=options.png, overwrite=options.overwrite)
@@ -37,6 +39,7 @@ def main(argv: list[str]) -> int:
         print(line)
     if options.png:
         print(f"  PNG files under {os.path.join(options.output, PNG_DIR)}")
+    print(f"  data card: {os.path.join(options.output, DATACARD_MARKDOWN)} (tools.measure_quality adds the audit)")
     return 0
 
 

@@ -15,6 +15,7 @@ FORMAT_VERSION = 1
 INFO_FILE = "dataset.json"
 PREVIEW_FILE = "preview.png"
 CACHE_DIR = ".cache"  # tfpgan.quality's feature-classifier cache
+DATACARD_FILES = ("datacard.json", "DATACARD.md")  # a synthetic set's data card (tfpgan.datacard)
 FOREIGN_LISTED = 5
 
 
@@ -132,7 +133,7 @@ def foreign_content(directory: str) -> str:
     """Why `directory` is not a dataset folder tfpgan wrote ("" when it is one): what --overwrite checks.
 
     A dataset folder holds a dataset.json, the shards it lists, preview.png and optionally the .cache folder; a
-    synthetic set (one whose dataset.json records its generator) also its png/ folder.
+    synthetic set (one whose dataset.json records its generator) also its png/ folder and its data card.
     """
     if not os.path.isdir(directory):
         return "it is not a folder"
@@ -143,7 +144,7 @@ def foreign_content(directory: str) -> str:
             content = json.load(handle)
         written = {INFO_FILE, PREVIEW_FILE, CACHE_DIR, *content["shards"]}
         if content.get("extra", {}).get("generator"):
-            written.add(PNG_DIR)
+            written.update((PNG_DIR, *DATACARD_FILES))
     except (OSError, ValueError, KeyError, TypeError):
         return f"it has no readable {INFO_FILE}"
     others = sorted(set(os.listdir(directory)) - written)

@@ -14,6 +14,7 @@ from tfpgan.data.images import Decoded, Intensity, decode_array, decode_image, i
 from tfpgan.errors import DataError
 
 ELPV_CLASSES = ("functional", "possibly_defective", "defective")
+ELPV_LICENCE = "CC BY-NC-SA 4.0"
 NPZ_SPLITS = ("train", "val", "test")
 WARNING_LISTED = 10
 
@@ -48,6 +49,12 @@ class Source:
     classes: tuple[str, ...]
     items: list[Item]
     ignored: list[str] = dataclasses.field(default_factory=list)
+
+
+def known_licence(spec: str) -> str | None:
+    """The licence of a built-in source's images (`elpv`); None for a user's own data, whose licence tfpgan cannot
+    know."""
+    return ELPV_LICENCE if spec == "elpv" else None
 
 
 def open_source(spec: str, dicom_window: tuple[float, float] | None = None) -> Source:
@@ -177,7 +184,7 @@ def _elpv_source(spec: str) -> Source:
     except ImportError:
         raise DataError("the built-in 'elpv' source needs the elpv-dataset package "
                         "(pip install elpv-dataset)") from None
-    logger.info("Loading the built-in ELPV solar-cell images (elpv-dataset package, CC BY-NC-SA 4.0)")
+    logger.info("Loading the built-in ELPV solar-cell images (elpv-dataset package, %s)", ELPV_LICENCE)
     images, probabilities, types = load_dataset()
     items = [
         Item(f"cell{i + 1:04d}.png", elpv_class(float(p)), _array_reader(images, i, f"elpv cell{i + 1:04d}"),

@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 FeatureExtractor = Callable[[np.ndarray], np.ndarray]
 
 INCEPTION_SIZE = 299
+# Largest imaginary part of sqrtm(cov_a cov_b), relative to its largest real entry, that counts as rounding noise.
+IMAGINARY_TOLERANCE = 1e-3
 
 
 def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
@@ -39,8 +41,24 @@ def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
         offset = np.eye(cov_a.shape[0]) * 1e-6
         cov_sqrt = _sqrtm((cov_a + offset) @ (cov_b + offset))
     mean_diff = mean_a - mean_b
-    distance = mean_diff @ mean_diff + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(np.real(cov_sqrt))
+    distance = mean_diff @ mean_diff + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(_real_part(cov_sqrt))
     return float(distance)
+
+
+class UnreliableFid(ArithmeticError):
+    """The matrix square root of the covariance product is far from real: the FID would be a made-up number."""
+
+
+def _real_part(root: np.ndarray) -> np.ndarray:
+    """The real part of sqrtm's result, refused (UnreliableFid) when the imaginary part is not negligible."""
+    if not np.iscomplexobj(root):
+        return root
+    imaginary, scale = np.max(np.abs(root.imag)), max(1.0, float(np.max(np.abs(root.real))))
+    if imaginary > IMAGINARY_TOLERANCE * scale:
+        raise UnreliableFid(f"the covariance square root has an imaginary part of {imaginary:.3g} (relative "
+                            f"{imaginary / scale:.3g} > {IMAGINARY_TOLERANCE:g}): too few images for the feature "
+                            "dimension, the FID is not reliable")
+    return root.real
 
 
 def _sqrtm(matrix: np.ndarray) -> np.ndarray:

@@ -159,7 +159,10 @@ def memorization_report(
       synthetic_ids, nearest_training_ssim [Ns], nearest_training_index [Ns];
       holdout_nearest_ssim [Nh], holdout_nearest_index [Nh] (the baseline: real images the GAN never saw);
       percentile, threshold (the lowest baseline value with at most `percentile`% of the baseline above it);
-      fraction_above_threshold (of synthetic images; about percentile/100 when nothing is copied);
+      fraction_above_threshold (of synthetic images);
+      expected_fraction_above_threshold: (k + 1) / (n + 1) for n baseline images, k of them above the threshold:
+        the chance that an image exchangeable with the baseline (nothing copied) lies above it, which a small
+        baseline makes larger than percentile/100;
       flagged_ids (synthetic ids above the threshold, highest SSIM first).
     `synthetic_ids` defaults to positions 0..Ns-1.
     """
@@ -183,6 +186,7 @@ def memorization_report(
         "percentile": percentile,
         "threshold": threshold,
         "fraction_above_threshold": float(above.size / synthetic_ssim.size),
+        "expected_fraction_above_threshold": float((np.sum(holdout_ssim > threshold) + 1) / (holdout_ssim.size + 1)),
         "flagged_ids": [ids[i] for i in flagged],
     }
     logger.info("memorization: threshold SSIM %.4f, %d of %d synthetic images above it",
