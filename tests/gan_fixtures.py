@@ -68,32 +68,35 @@ def training_state(trainer: Trainer) -> dict[str, np.ndarray]:
         state.update({f"{name}/{key}": v.numpy() for key, v in by_path(variables).items()})
     for optimizer in (trainer.g_optimizer, trainer.d_optimizer):
         state.update({key: v.numpy() for key, v in by_path(optimizer.variables, strip_prefix=False).items()})
-    state.update(images_seen=trainer.images_seen.numpy(), step=trainer.step.numpy(), phase=trainer.phase_index.numpy())
+    state.update(images_seen=trainer.images_seen.numpy(), step=trainer.step.numpy(), phase=trainer.phase_index.numpy(),
+                 augment_p=trainer.augment_p.numpy())
     return state
 
 
 class RecordingTrainer(Trainer):
-    """A Trainer that keeps what tests inspect: its compiled steps, the fade-in α before each step, each tick's
-    losses, the state right after restoring a checkpoint."""
+    """A Trainer that keeps what tests inspect: its compiled steps (per resolution), the fade-in α of each step,
+    each tick's losses, the state right after restoring a checkpoint."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.step_functions, self.ticks, self.alphas, self.restored_state = [], [], [], None
 
-    def _make_step(self, phase, global_batch):
-        step_function = super()._make_step(phase, global_batch)
-        self.step_functions.append((phase, step_function))
-        return step_function
+    def _make_step(self, resolution, global_batch):
+        step_function = super()._make_step(resolution, global_batch)
+        self.step_functions.append((resolution, step_function))
+
+        def recorded(*args):  # α is set inside the step: record the one each step trained with
+            step = int(self.step.numpy())
+            step_function(*args)
+            self.alphas.append((step, float(self.discriminator.fade.alpha.numpy())))
+
+        return recorded
 
     def restore(self) -> bool:
         resumed = super().restore()
         if resumed:
             self.restored_state = training_state(self)
         return resumed
-
-    def set_alpha(self, alpha: float) -> None:
-        self.alphas.append((int(self.step.numpy()), alpha))
-        super().set_alpha(alpha)
 
     def _tick(self, phase, values, *args):
         self.ticks.append((int(self.step.numpy()), values))

@@ -83,7 +83,8 @@ def test_experiment_trains_synthesizes_audits_and_reports_every_fold(experiment)
             assert run["training"]["validation_ids"] == sorted(validation)
             assert not set(validation) & set(run["training"]["train_ids"])
         card = json.loads((output / "synthetic" / f"fold{fold}" / "datacard.json").read_text())
-        assert card["counts"] == synthetic.counts and (output / "synthetic" / f"fold{fold}" / "DATACARD.md").is_file()
+        assert card["synthetic"]["per_class"] == synthetic.counts and card["quality"]["audited_images"] == AUDITED
+        assert (output / "synthetic" / f"fold{fold}" / "DATACARD.md").is_file()
         quality = json.loads((output / "quality" / f"fold{fold}" / "quality.json").read_text())
         assert {"swd", "msssim", "fid_kid", "memorization"} <= quality.keys()
         assert quality["memorization"]["synthetic_images"] == AUDITED

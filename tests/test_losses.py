@@ -1,9 +1,16 @@
-"""Tests for tfpgan.training.losses: WGAN-GP, drift, AC-GAN terms, class-balanced labels."""
+"""Tests for tfpgan.training.losses: WGAN-GP, drift, non-saturating + R1, AC-GAN terms, class-balanced labels."""
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfpgan.training.losses import discriminator_loss, generator_loss, gradient_penalty, sample_fake_labels
+from tfpgan.training.losses import (
+    discriminator_loss,
+    generator_loss,
+    gradient_penalty,
+    ns_discriminator_loss,
+    r1_penalty,
+    sample_fake_labels,
+)
 
 RNG = np.random.default_rng(0)
 
@@ -16,10 +23,11 @@ def _linear_critic(weights):
     return lambda images: tf.reduce_sum(weights * images, axis=[1, 2, 3])
 
 
-@pytest.mark.parametrize("target", [1.0, 2.0])
-def test_gradient_penalty_of_linear_critic(target):
+@pytest.mark.parametrize("target, loss_scale", [(1.0, 1.0), (2.0, 1.0), (1.0, 32768.0)])
+def test_gradient_penalty_of_linear_critic(target, loss_scale):
     weights = 0.3 * _randn(1, 4, 4, 2)
-    gp = gradient_penalty(_linear_critic(weights), _randn(5, 4, 4, 2), _randn(5, 4, 4, 2), target=target)
+    gp = gradient_penalty(_linear_critic(weights), _randn(5, 4, 4, 2), _randn(5, 4, 4, 2), target=target,
+                          loss_scale=loss_scale)
     norm = np.linalg.norm(weights.numpy())
     assert gp.shape == (5,)
     np.testing.assert_allclose(gp.numpy(), (norm - target) ** 2 / target**2, rtol=1e-5)
@@ -58,15 +66,65 @@ def test_discriminator_loss_terms_and_signs():
     logits = tf.constant([[3.0, 0.0], [0.0, 3.0], [1.0, 1.0]])
     labels = tf.constant([0, 0, 1])
     loss = discriminator_loss(real_scores, fake_scores, gp, logits, logits, labels, labels)
-    assert set(loss) == {"total", "wgan", "gp", "drift", "ac"}
+    assert set(loss) == {"total", "adversarial", "penalty", "drift", "ac_real", "ac_fake"}
     assert all(term.shape == (3,) and term.dtype == tf.float32 for term in loss.values())
-    np.testing.assert_allclose(loss["wgan"], [-3.0, 1.0, 1.0])
-    np.testing.assert_allclose(loss["gp"], [1.0, 2.0, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(loss["adversarial"], [-3.0, 1.0, 1.0])
+    np.testing.assert_allclose(loss["penalty"], [1.0, 2.0, 0.0], rtol=1e-6)
     np.testing.assert_allclose(loss["drift"], [0.004, 0.001, 0.00025], rtol=1e-6)
     cross_entropy = -np.log(tf.nn.softmax(logits).numpy()[np.arange(3), labels.numpy()])
-    np.testing.assert_allclose(loss["ac"], 2 * cross_entropy, rtol=1e-5)
-    assert loss["ac"][1] > loss["ac"][0]  # confidently wrong costs more than confidently right
-    np.testing.assert_allclose(loss["total"], loss["wgan"] + loss["gp"] + loss["drift"] + loss["ac"], rtol=1e-6)
+    np.testing.assert_allclose(loss["ac_real"], cross_entropy, rtol=1e-5)
+    np.testing.assert_allclose(loss["ac_fake"], cross_entropy, rtol=1e-5)
+    assert loss["ac_real"][1] > loss["ac_real"][0]  # confidently wrong costs more than confidently right
+    np.testing.assert_allclose(loss["total"], loss["adversarial"] + loss["penalty"] + loss["drift"] + loss["ac_real"]
+                               + loss["ac_fake"], rtol=1e-6)
+
+
+def test_ac_real_holds_only_the_real_label_term():
+    logits = tf.constant([[3.0, 0.0], [0.0, 3.0]])
+    right, wrong = tf.constant([0, 1]), tf.constant([1, 0])
+    for loss_fn in (discriminator_loss, ns_discriminator_loss):
+        loss = loss_fn(tf.zeros([2]), tf.zeros([2]), tf.zeros([2]), logits, logits, right, wrong)
+        assert loss["ac_real"].numpy().max() < 0.1 < loss["ac_fake"].numpy().min()
+
+
+def test_non_saturating_discriminator_loss_terms():
+    real_scores, fake_scores = tf.constant([2.0, -1.0]), tf.constant([-3.0, 0.5])
+    no_logits, labels = tf.zeros([2, 0]), tf.constant([0, 1])
+    loss = ns_discriminator_loss(real_scores, fake_scores, tf.constant([0.5, 2.0]), no_logits, no_logits, labels,
+                                 labels, r1_weight=4.0)
+    softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
+    np.testing.assert_allclose(loss["adversarial"], softplus(np.array([-3.0, 0.5])) + softplus(-np.array([2.0, -1.0])),
+                               rtol=1e-5)
+    np.testing.assert_allclose(loss["penalty"], [2.0, 8.0])
+    np.testing.assert_array_equal(loss["drift"], [0.0, 0.0])
+    np.testing.assert_allclose(loss["total"], loss["adversarial"] + loss["penalty"], rtol=1e-6)
+    # a better discriminator (higher real, lower fake scores) has a lower loss
+    better = ns_discriminator_loss(real_scores + 1, fake_scores - 1, tf.zeros([2]), no_logits, no_logits, labels,
+                                   labels)
+    assert (better["adversarial"].numpy() < loss["adversarial"].numpy()).all()
+
+
+def test_r1_penalty_of_linear_critic_is_the_squared_weight_norm_and_ignores_the_loss_scale():
+    weights = _randn(1, 4, 4, 2)
+    reals = _randn(3, 4, 4, 2)
+    expected = np.full(3, float(tf.reduce_sum(tf.square(weights))))
+    np.testing.assert_allclose(r1_penalty(_linear_critic(weights), reals), expected, rtol=1e-5)
+    np.testing.assert_allclose(r1_penalty(_linear_critic(weights), reals, loss_scale=1024.0), expected, rtol=1e-5)
+
+
+def test_r1_penalty_sees_its_input():
+    def quadratic(images):
+        return tf.reduce_sum(tf.square(images), axis=[1, 2, 3])
+    small, large = tf.fill([2, 4, 4, 1], 0.1), tf.fill([2, 4, 4, 1], 1.0)
+    np.testing.assert_allclose(r1_penalty(quadratic, small), [0.64, 0.64], rtol=1e-5)  # 16 * (2 * 0.1)^2
+    np.testing.assert_allclose(r1_penalty(quadratic, large), [64.0, 64.0], rtol=1e-5)
+
+
+def test_r1_penalty_is_differentiable_in_critic_weights():
+    weights = tf.Variable(_randn(1, 4, 4, 1))
+    with tf.GradientTape() as tape:
+        penalty = tf.reduce_sum(r1_penalty(_linear_critic(weights), _randn(2, 4, 4, 1)))
+    np.testing.assert_allclose(tape.gradient(penalty, weights), 2 * 2 * weights.numpy(), rtol=1e-5)
 
 
 def test_losses_have_no_label_term_without_label_logits():
@@ -75,7 +133,7 @@ def test_losses_have_no_label_term_without_label_logits():
     labels = tf.constant([0, 1])
     d_loss = discriminator_loss(scores, scores, tf.zeros([2]), no_logits, no_logits, labels, labels)
     g_loss = generator_loss(scores, no_logits, labels)
-    np.testing.assert_array_equal(d_loss["ac"], [0.0, 0.0])
+    np.testing.assert_array_equal(d_loss["ac_real"] + d_loss["ac_fake"], [0.0, 0.0])
     np.testing.assert_array_equal(g_loss["ac"], [0.0, 0.0])
     np.testing.assert_allclose(g_loss["total"], [-1.0, -2.0])
 
@@ -84,9 +142,17 @@ def test_generator_loss_rewards_high_scores_and_correct_labels():
     logits = tf.constant([[4.0, 0.0, 0.0], [4.0, 0.0, 0.0]])
     loss = generator_loss(tf.constant([3.0, 3.0]), logits, tf.constant([0, 1]), ac_weight=2.0)
     assert loss["total"].shape == (2,)
-    np.testing.assert_allclose(loss["wgan"], [-3.0, -3.0])
+    np.testing.assert_allclose(loss["adversarial"], [-3.0, -3.0])
     assert 0.0 < loss["ac"][0] < loss["ac"][1]
-    np.testing.assert_allclose(loss["total"], loss["wgan"] + loss["ac"])
+    np.testing.assert_allclose(loss["total"], loss["adversarial"] + loss["ac"])
+
+
+def test_non_saturating_generator_loss_is_softplus_of_minus_the_score():
+    scores, no_logits, labels = tf.constant([-2.0, 0.0, 3.0]), tf.zeros([3, 0]), tf.constant([0, 0, 0])
+    loss = generator_loss(scores, no_logits, labels, loss="ns_r1")
+    np.testing.assert_allclose(loss["adversarial"], np.log1p(np.exp(-scores.numpy())), rtol=1e-5)
+    with pytest.raises(ValueError, match="unknown loss"):
+        generator_loss(scores, no_logits, labels, loss="hinge")
 
 
 def test_fake_labels_are_class_balanced_in_every_batch():

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from tfpgan.data.build import build_dataset
 from tfpgan.data.folds import assign_folds
-from tfpgan.data.pipeline import box_downsample, load
+from tfpgan.data.pipeline import box_downsample, load, read_ids
 from tfpgan.data.sources import Item, Source
 from tfpgan.errors import DataError
 from tfpgan.options import BuildOptions
@@ -190,3 +190,24 @@ def test_distribute_datasets_from_function(dataset):
     per_replica = strategy.experimental_local_results(images)
     assert [tuple(batch.shape) for batch in per_replica] == [(4, 16, 16, CHANNELS)] * 2
     assert len(strategy.experimental_local_results(labels)) == 2
+
+
+def test_excluded_ids_never_reach_a_batch_even_when_balanced_and_repeated(dataset):
+    folder, pixels, labels, _ = dataset
+    excluded = ["ex00", "ex30", "ex35"]  # a common, a rare and a rarest example
+    plain = set(_ids(load(folder, batch_size=5, with_ids=True, exclude_ids=excluded)))
+    assert plain == set(pixels) - set(excluded)
+    balanced = load(folder, batch_size=6, balanced=True, shuffle=True, seed=1, with_ids=True, exclude_ids=excluded)
+    seen = set(_ids(balanced.take(30)))
+    assert seen.isdisjoint(excluded) and {labels[i] for i in seen} == {0, 1, 2}
+
+
+def test_read_ids_sorts_and_dedups_and_refuses_a_missing_or_empty_file(tmp_path):
+    path = tmp_path / "ids.txt"
+    path.write_text("b\n\na\nb\n")
+    assert read_ids(str(path)) == ["a", "b"]
+    with pytest.raises(DataError, match="no such id file"):
+        read_ids(str(tmp_path / "missing.txt"))
+    (tmp_path / "empty.txt").write_text("\n")
+    with pytest.raises(DataError, match="empty"):
+        read_ids(str(tmp_path / "empty.txt"))

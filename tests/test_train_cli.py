@@ -38,6 +38,10 @@ def _flagfile(path, *lines):
     ("--kimg_per_phase=-3", "--kimg_per_phase must be > 0, got -3.0"),
     ("--batch_per_resolution=oops", "expected RESOLUTION:VALUE pairs like '4:128,8:64', got 'oops'"),
     ("--conditioning=foo", "value should be one of <acgan|none>"),
+    ("--loss=hinge", "value should be one of <wgan_gp|ns_r1>"),
+    ("--augment=translation,rotate", "--augment must be distinct names among translation, cutout, brightness"),
+    ("--augment_p=1.5", "--augment_p must be 'auto' or a number in [0, 1], got '1.5'"),
+    ("--augment_p=auto", "--augment_p auto needs --augment (the operations it adapts)"),
 ])
 def test_a_bad_flag_value_fails_with_one_clear_line(flag, message, tmp_path):
     result = _train(flag, f"--dataset={tmp_path}", f"--logdir={tmp_path / 'run'}")
@@ -94,10 +98,11 @@ def test_dry_run_prints_the_options_and_the_schedule_and_writes_nothing(gan_data
     result = _train("--flagfile=flags/quickstart.cfg", f"--dataset={gan_dataset}", f"--logdir={tmp_path / 'run'}",
                     "--resolution=16", "--dry_run")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert '"kimg_per_phase": 3.0' in result.stdout and '"resolution": 16' in result.stdout
+    assert '"kimg_per_phase": 6.0' in result.stdout and '"resolution": 16' in result.stdout
+    assert '"loss": "ns_r1"' in result.stdout and '"augment_p": "auto"' in result.stdout
     schedule = [line.split() for line in result.stdout.splitlines() if line.strip().endswith(("stable", "fade-in"))]
-    assert schedule == [["0", "0.0-3.0", "8x8", "16", "stable"], ["1", "3.0-6.0", "16x16", "16", "fade-in"],
-                        ["2", "6.0-9.0", "16x16", "16", "stable"]]
+    assert schedule == [["0", "0.0-6.0", "8x8", "16", "stable"], ["1", "6.0-12.0", "16x16", "16", "fade-in"],
+                        ["2", "12.0-18.0", "16x16", "16", "stable"]]
     assert not os.path.exists(tmp_path / "run")
 
 
@@ -105,3 +110,9 @@ def test_a_flagfile_resolution_above_the_datasets_says_how_to_override_it(gan_da
     result = _train("--flagfile=flags/quickstart.cfg", f"--dataset={gan_dataset}", f"--logdir={tmp_path / 'run'}")
     _assert_one_clear_error(result, "--resolution=32 (from the command line or a --flagfile) is above the dataset's "
                                     "16: pass --resolution=16 (after any --flagfile)")
+
+
+def test_a_missing_exclude_ids_file_fails_with_one_clear_line(gan_dataset, tmp_path):
+    result = _train(f"--dataset={gan_dataset}", f"--logdir={tmp_path / 'run'}", "--resolution=4",
+                    "--start_resolution=4", f"--exclude_ids={tmp_path / 'ids.txt'}")
+    _assert_one_clear_error(result, "no such id file")

@@ -16,8 +16,9 @@ from PIL import Image
 pytest.register_assert_rewrite("gan_fixtures")  # imported here before pytest_plugins loads it
 
 from tfpgan.data.dataset_info import read_info  # noqa: E402
+from tfpgan.errors import TfpganError  # noqa: E402
 from tfpgan.training.schedule import phase_at  # noqa: E402
-from tfpgan.training.trainer import METRIC_NAMES, Trainer, TrainingDiverged  # noqa: E402
+from tfpgan.training.trainer import METRIC_NAMES, Trainer, TrainingDiverged, TrainingInterrupted  # noqa: E402
 
 from gan_fixtures import (  # noqa: E402
     BOUNDARY_STEP,
@@ -33,7 +34,7 @@ from gan_fixtures import (  # noqa: E402
 pytest_plugins = ("gan_fixtures",)
 
 PROGRESS_TAGS = {"progress/kimg", "progress/resolution", "progress/alpha", "progress/images_per_second",
-                 "progress/learning_rate"}
+                 "progress/learning_rate", "progress/augment_p"}
 TICK_TAGS = {f"accuracy/{n}" if "acc" in n else f"loss/{n}" for n in METRIC_NAMES} | PROGRESS_TAGS
 
 
@@ -140,12 +141,21 @@ def test_resuming_at_a_phase_boundary_matches_an_uninterrupted_run(grown_run, tm
     _assert_same_state(grown_run.segments[-1].state, training_state(straight))
 
 
-def test_one_compiled_step_per_phase_whatever_alpha(grown_run):
+def test_one_compiled_step_per_resolution_with_alpha_set_inside_it(grown_run):
     trainer = grown_run.trainer
-    assert [phase.index for phase, _ in trainer.step_functions] == [1, 2, 3, 4]  # resumed in phase 1
-    assert [f.experimental_get_tracing_count() for _, f in trainer.step_functions] == [1, 1, 1, 1]
-    fade_16 = [alpha for step, alpha in trainer.alphas if phase_at(trainer.phases, step * 8 / 1000).index == 3]
-    assert fade_16 == pytest.approx([0.0, 0.25, 0.5, 0.75])
+    assert [resolution for resolution, _ in trainer.step_functions] == [8, 16]  # resumed in the 8x8 fade-in
+    assert [f.experimental_get_tracing_count() for _, f in trainer.step_functions] == [1, 1]
+    by_phase = {}
+    for step, alpha in trainer.alphas:
+        by_phase.setdefault(phase_at(trainer.phases, step * 8 / 1000).index, []).append(alpha)
+    assert by_phase[3] == pytest.approx([0.0, 0.25, 0.5, 0.75])  # 16x16 fade-in
+    assert by_phase[2] == by_phase[4] == [1.0] * 4  # stable phases: the fade graph at α = 1
+
+
+def test_adam_is_reset_at_every_phase_boundary(grown_run):
+    # the last phase (16x16 stable) follows the 16x16 fade-in: only a reset at every boundary leaves 4 iterations
+    assert int(grown_run.trainer.d_optimizer.iterations.numpy()) == 4
+    assert int(grown_run.trainer.g_optimizer.iterations.numpy()) == 4
 
 
 def test_rerunning_a_completed_run_returns_at_once(grown_run, caplog):
@@ -177,7 +187,7 @@ def test_mirrored_strategy_on_two_cpus_trains_with_the_global_batch(gan_dataset,
     one, two = single.ticks[0][1], mirrored.ticks[0][1]
     assert two["drift"] == pytest.approx(one["drift"], rel=1e-4)
     assert two["acc_real"] == one["acc_real"]
-    for name in ("d_loss", "g_loss", "gp"):
+    for name in ("d_loss", "g_loss", "penalty"):
         assert abs(two[name] - one[name]) <= 0.25 * max(abs(one[name]), 1.0), (name, one[name], two[name])
     for variable in mirrored.generator.trainable_variables + mirrored.discriminator.trainable_variables:
         replicas = [v.numpy() for v in variable.value.values]
@@ -207,3 +217,102 @@ def test_a_non_finite_loss_raises_training_diverged_and_keeps_the_last_good_chec
         for name, dtype in reader.get_variable_to_dtype_map().items():
             if dtype.is_floating:
                 assert np.all(np.abs(reader.get_tensor(name)) < 1e6), (path, name)
+
+
+def test_ns_r1_applies_the_lazy_r1_every_interval_steps(gan_dataset, tmp_path):
+    config = tiny_config(gan_dataset, str(tmp_path / "run"), resolution=4, kimg_per_phase=0.032, tick_kimg=0.008,
+                         image_every_kimg=0, checkpoint_every_kimg=0, export=False, loss="ns_r1", r1_interval=2)
+    trainer = RecordingTrainer(config)
+    trainer.train()
+    penalties = [values["penalty"] for _, values in trainer.ticks]
+    assert len(penalties) == 4 and penalties[0] > 0 and penalties[2] > 0 and penalties[1] == penalties[3] == 0
+    assert all(values["drift"] == 0 for _, values in trainer.ticks)
+
+
+def test_adaptive_augmentation_p_follows_the_sign_of_d_on_reals_and_a_resumed_run_keeps_it(gan_dataset,
+                                                                                           tmp_path):
+    config = tiny_config(gan_dataset, str(tmp_path / "run"), resolution=8, loss="ns_r1",
+                         augment=("translation", "cutout", "brightness", "contrast"), augment_p="auto",
+                         augment_target=0.2, augment_speed_kimg=0.32, export=False)
+    first = RecordingTrainer(config)
+    first.augment_p.assign(0.5)
+    with pytest.raises(TrainingInterrupted):
+        first.train(should_stop=lambda: int(first.step.numpy()) >= 8)
+    signs = [values["real_sign"] for _, values in first.ticks]  # a tick every 2 steps, an adjustment every 4
+    expected = 0.5
+    for r_t in (np.mean(signs[0:2]), np.mean(signs[2:4])):
+        expected = min(1.0, max(0.0, expected + 0.1 * np.sign(r_t - 0.2)))  # 32 images / (0.32 kimg)
+    p = float(first.augment_p.numpy())
+    assert p == pytest.approx(expected, abs=1e-6) and p > 0
+    reader = tf.train.load_checkpoint(first.manager.latest_checkpoint)
+    assert [reader.get_tensor(k) for k in reader.get_variable_to_shape_map() if k.startswith("augment_p")] == [
+        np.float32(p)]
+    resumed = RecordingTrainer(config)
+    resumed.train()
+    assert resumed.restored_state["augment_p"] == np.float32(p)
+    assert _events(config.logdir)[0]["progress/augment_p"][8] == pytest.approx(p)
+
+
+def test_excluded_ids_never_reach_training_and_the_metadata_lists_them(gan_dataset, tmp_path):
+    checks = sorted(i.decode() for i, label in _ids_and_labels(gan_dataset) if label == 2)
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("\n".join(checks) + "\n")
+    config = tiny_config(gan_dataset, str(tmp_path / "run"), resolution=4, exclude_ids=str(ids_file))
+    trainer = Trainer(config)
+    iterator = trainer._dataset(trainer.phases[0], 0)
+    assert all(2 not in next(iterator)[1].numpy() for _ in range(12))  # every "checks" image is excluded
+    assert (trainer._real_samples()[2] == -1).all()  # its grid row stays blank
+    metadata = trainer.metadata()
+    assert metadata["excluded_ids"] == checks and metadata["architecture"] == "pggan"
+    assert (metadata["loss"], metadata["augment"]) == ("wgan_gp", [])
+    assert Trainer(tiny_config(gan_dataset, str(tmp_path / "other"))).metadata()["excluded_ids"] == []
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(TfpganError, match="empty"):
+        Trainer(tiny_config(gan_dataset, str(tmp_path / "bad"), exclude_ids=str(tmp_path / "empty.txt")))
+
+
+def _ids_and_labels(dataset):
+    from tfpgan.data.pipeline import load
+
+    return [(i, int(label)) for _, label, i in load(dataset, with_ids=True).as_numpy_iterator()]
+
+
+def test_generator_labels_are_balanced_or_follow_the_training_folds_counts(gan_dataset, tmp_path):
+    trainer = Trainer(tiny_config(gan_dataset, str(tmp_path / "run")))
+    info = read_info(gan_dataset)
+    assert trainer.class_counts == [sum(info.fold_counts[f][k] for f in (1, 2)) for k in range(3)]
+    labels = trainer._generator_labels(9, tf.constant(3, tf.int64), 6).numpy()
+    assert sorted(labels) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    trainer.class_counts = [5, 0, 5]  # the prior is the trainer's training-fold counts
+    trainer.config = dataclasses.replace(trainer.config, balanced_fake_labels=False)
+    labels = trainer._generator_labels(200, tf.constant(3, tf.int64), 6).numpy()
+    assert 1 not in labels and {0, 2} <= set(labels)
+
+
+def test_toggling_mixed_precision_on_resume_is_one_clear_error(gan_dataset, tmp_path):
+    from tfpgan.training.config import check_resume_compatible
+
+    config = tiny_config(gan_dataset, str(tmp_path / "run"))
+    path = tmp_path / "config.json"
+    path.write_text(config.to_json())
+    check_resume_compatible(config, str(path))
+    with pytest.raises(TfpganError, match=r"--mixed_precision=false: .* resume with the same --mixed_precision"):
+        check_resume_compatible(dataclasses.replace(config, mixed_precision=True), str(path))
+
+
+def test_mixed_precision_on_two_replicas_with_ns_r1_and_augmentation_trains_finite(gan_dataset, tmp_path):
+    import keras
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    config = tiny_config(gan_dataset, str(tmp_path / "run"), resolution=4, kimg_per_phase=0.024,
+                         batch_per_resolution={4: 4}, mbstd_group_size=1, tick_kimg=0.008, image_every_kimg=0,
+                         checkpoint_every_kimg=0, export=False, mixed_precision=True, loss="ns_r1", r1_interval=2,
+                         augment=("translation", "brightness"))
+    try:
+        trainer = RecordingTrainer(config, strategy=strategy)
+        trainer.train()
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    assert [step for step, _ in trainer.ticks] == [1, 2, 3]
+    assert all(np.isfinite(list(values.values())).all() for _, values in trainer.ticks)
+    assert trainer.ticks[0][1]["penalty"] > 0  # R1 of step 0, computed under loss scaling

@@ -195,9 +195,13 @@ def write_summary(options: ExperimentOptions, folds: list[int]) -> str:
     if options.quality:
         lines += ["## Synthetic-image quality per fold (details: quality/foldK/quality.md)", "",
                   *quality_table(options, folds), "",
-                  "SWD: sliced Wasserstein distance x1e3 averaged over Laplacian levels (lower is closer); the floor "
-                  "is two disjoint halves of the real training images. FID/KID use the penultimate features of a "
-                  "classifier trained on the real training folds (a domain feature space, not Inception)."]
+                  "SWD ÷ floor: the sliced Wasserstein distance (x1e3, averaged over Laplacian levels) of a "
+                  "synthetic sample to half of the real training images, divided by that of the other half (the "
+                  "real-vs-real floor, same number of images); about 1 (within ± its noise) is as close as sampling "
+                  "allows. Overall figures use a synthetic sample with the real class mix. FID/KID use the "
+                  "penultimate features of a classifier trained on the real training folds (a domain feature space, "
+                  "not Inception; its held-out accuracy is shown), beside the same distance of held-out real images "
+                  "(real baseline)."]
     sweep_table = os.path.join(output, run_folder.SWEEP_DIR, run_folder.SWEEP_MARKDOWN)
     if os.path.isfile(sweep_table):
         with open(sweep_table, encoding="utf-8") as handle:

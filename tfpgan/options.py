@@ -725,6 +725,8 @@ class QualityOptions(Options):
     classifier_batch_size: int = option(32, rule=POSITIVE, exposed=False)
     inception_weights: str | None = option(None, "Optional InceptionV3 no-top weights file: FID/KID are then also "
                                            "computed in Inception space (nothing is ever downloaded).")
+    swd_repeats: int = option(4, "Random halvings of the real images the SWD and its floor are averaged over (the "
+                              "ratio's standard error shrinks with more).", rule=at_least(2))
     msssim_pairs: int = option(1000, "Random image pairs per class for MS-SSIM diversity.", rule=POSITIVE)
     kid_subsets: int = option(100, "Random subsets averaged by KID.", rule=POSITIVE)
     kid_subset_size: int = option(1000, "Images per KID subset (clipped to the smaller set).", rule=at_least(2))

@@ -1,10 +1,13 @@
 """Benchmarks that print JSON: --what=pipeline (tf.data throughput), --what=train (GAN step speed),
---what=metrics (SWD/KID cost). Speed targets are measured here, never in tests. --what=train also prints FLOPs per
-trained image, the achieved FLOP/s and their ratio to the device's measured peak (BUILD.md, "Measuring a GPU").
+--what=metrics (SWD/KID cost), --what=gan_quality (GAN settings compared at one budget). Speed targets are measured
+here, never in tests. --what=train also prints FLOPs per trained image, the achieved FLOP/s and their ratio to the
+device's measured peak (BUILD.md, "Measuring a GPU").
 
   python -m tools.benchmark --what=pipeline
   python -m tools.benchmark --what=train --train_flagfiles=flags/elpv64.cfg --resolutions=64,128
       --mixed_precision=false,true --jit_compile=false,true --seconds=5    (one line: a GPU in a few minutes)
+  python -m tools.benchmark --what=gan_quality    ({wgan_gp, ns_r1} x {none, diffaugment, adaptive} x {all, 10 %}
+      of elpv at 32x32 with flags/quickstart.cfg, test fold 0; the JSON's "markdown" is the README table)
 """
 
 import itertools
@@ -174,7 +177,7 @@ class _StepIterator:
         self.run = run
 
     def __next__(self):
-        return {k: float(v) for k, v in self.run().items()}
+        self.run()
 
 
 def benchmark_metrics(options: BenchmarkOptions) -> dict:
@@ -222,7 +225,156 @@ def benchmark_metrics(options: BenchmarkOptions) -> dict:
     }
 
 
-BENCHMARKS = {"pipeline": benchmark_pipeline, "train": benchmark_train, "metrics": benchmark_metrics}
+def benchmark_gan_quality(options: BenchmarkOptions) -> dict:
+    """Per setting (loss x augmentation x share of the training images): wall time, kimg, SWD / noise floor (the
+    same number of images on every side) and the domain KID per class of the EMA generator, all on elpv at 32x32
+    (test fold 0), against the same real training images."""
+    from tfpgan.data.build import build_dataset
+    from tfpgan.data.sources import open_source
+    from tfpgan.options import BuildOptions
+
+    with tempfile.TemporaryDirectory() as scratch:
+        dataset = os.path.join(scratch, "elpv32")
+        build_dataset(open_source("elpv"), dataset, BuildOptions(resolution=32, folds=3))
+        reference = _real_reference(dataset, options)
+        runs = [(f"baseline {options.gan_baseline}", tfpgan_flags.train_options_from_flagfile(
+            options.gan_baseline, **_run_overrides(dataset, os.path.join(scratch, "baseline"))), 1.0)
+                ] if options.gan_baseline else []
+        for subset, loss, augment in itertools.product(options.gan_subsets, options.gan_losses,
+                                                       options.gan_augments):
+            logdir = os.path.join(scratch, f"run-{subset}-{loss}-{augment}")
+            runs.append((options.gan_flagfile, _gan_config(options, dataset, logdir, loss, augment, subset), subset))
+        rows = []
+        for flagfile, config, subset in runs:
+            rows.append({"flagfile": flagfile, **_train_and_measure(config, reference, subset)})
+            logger.info("%s", rows[-1])
+    return {"what": "gan_quality", "data": "elpv at 32x32, GAN on folds 1-2 (test fold 0)",
+            "images_per_class_per_side": options.gan_images, "classes": reference["classes"],
+            "swd_ratio_method": "swd_with_floor: synthetic N vs real N (reference) over real N' vs the same reference",
+            "kid_features": "penultimate layer of a cnn trained on the real training folds (domain KID)",
+            "results": rows, "markdown": _gan_table(rows, reference["classes"])}
+
+
+AUGMENT_POLICY = ("translation", "cutout", "brightness", "contrast")
+
+
+def _gan_config(options: BenchmarkOptions, dataset: str, logdir: str, loss: str, augment: str, subset: float):
+    from tfpgan.data.pipeline import load
+
+    overrides = dict(_run_overrides(dataset, logdir), loss=loss, augment=() if augment == "none" else AUGMENT_POLICY,
+                     augment_p="auto" if augment == "adaptive" else "1")
+    if options.gan_kimg_per_phase:
+        overrides.update(kimg_per_phase=options.gan_kimg_per_phase, kimg_per_transition=options.gan_kimg_per_phase)
+    if subset < 1:
+        import numpy as np
+
+        ids, labels = [], []
+        for _, label, example_id in load(dataset, folds=[1, 2], with_ids=True).as_numpy_iterator():
+            ids.append(example_id.decode())
+            labels.append(int(label))
+        rng, excluded = np.random.default_rng(0), []
+        for label in sorted(set(labels)):  # keep `subset` of every class
+            members = [i for i, lab in zip(ids, labels) if lab == label]
+            excluded += list(rng.permutation(members)[max(1, round(subset * len(members))):])
+        overrides["exclude_ids"] = f"{logdir}-excluded.txt"
+        with open(overrides["exclude_ids"], "w", encoding="utf-8") as handle:
+            handle.write("".join(f"{i}\n" for i in excluded))
+    return tfpgan_flags.train_options_from_flagfile(options.gan_flagfile, **overrides)
+
+
+def _run_overrides(dataset: str, logdir: str) -> dict:
+    return dict(dataset=dataset, logdir=logdir, test_fold=0, export=False, image_every_kimg=0, checkpoint_every_kimg=0,
+                metrics_every_kimg=0)
+
+
+def _real_reference(dataset: str, options: BenchmarkOptions) -> dict:
+    """Real training images (folds 1-2) in [0, 1] per class, split into a reference and a disjoint floor sample of
+    gan_images each (fewer when a class is smaller), and a domain feature extractor trained on them."""
+    import keras
+    import numpy as np
+
+    from tfpgan.data.dataset_info import read_info
+    from tfpgan.data.pipeline import load
+    from tfpgan.metrics.fid_kid import extract_features, penultimate_feature_extractor
+    from tfpgan.models.classifiers import build_classifier
+
+    info = read_info(dataset)
+    images, labels = [], []
+    for batch, label in load(dataset, folds=[1, 2], batch_size=256).as_numpy_iterator():
+        images.append((batch + 1.0) / 2.0)
+        labels.append(label)
+    images, labels = np.concatenate(images), np.concatenate(labels)
+    keras.utils.set_random_seed(0)
+    model = build_classifier("cnn", images.shape[1:], info.num_classes)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    model.fit(2.0 * images - 1.0, labels, batch_size=64, epochs=10, shuffle=True, verbose=0)
+    extractor = penultimate_feature_extractor(model)
+    rng = np.random.default_rng(0)
+    per_class = []
+    for label in range(info.num_classes):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        size = min(options.gan_images, len(members) // 2)
+        reference, floor = images[members[:size]], images[members[size:2 * size]]
+        per_class.append({"reference": reference, "floor": floor,
+                          "features": extract_features(extractor, reference)})
+    return {"classes": info.classes, "per_class": per_class, "extractor": extractor,
+            "extract": lambda x: extract_features(extractor, x)}
+
+
+def _train_and_measure(config, reference: dict, subset: float) -> dict:
+    """Train one setting to the end of its schedule (timed), then measure its EMA generator per class."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from tfpgan.metrics.fid_kid import kernel_inception_distance
+    from tfpgan.metrics.swd import swd_with_floor
+    from tfpgan.training.trainer import Trainer
+
+    keras.utils.set_random_seed(0)
+    trainer = Trainer(config, strategy=tf.distribute.get_strategy())
+    started = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - started
+    per_class = {}
+    for label, (name, real) in enumerate(zip(reference["classes"], reference["per_class"])):
+        count = len(real["floor"])
+        latents = tf.random.stateless_normal([count, config.latent_size], [1, label])
+        fakes = trainer.generator_ema(latents, tf.fill([count], label), resolution=config.resolution)
+        fakes = np.clip((fakes.numpy() + 1.0) / 2.0, 0.0, 1.0)
+        swd = swd_with_floor(real["reference"], real["floor"], fakes, seed=label)
+        kid, _ = kernel_inception_distance(real["features"], reference["extract"](fakes), num_subsets=50,
+                                           subset_size=min(count, 100), seed=label)
+        per_class[name] = {"images": count, "swd_over_floor": round(swd["ratio_to_floor"], 2),
+                           "kid_x1e3": round(1e3 * kid, 2)}
+    return {"loss": config.loss, "augment": _augment_name(config), "subset": subset,
+            "training_images": sum(trainer.class_counts) - len(trainer.excluded_ids), "kimg": trainer.kimg,
+            "seconds": round(seconds, 1),
+            "augment_p": round(float(trainer.augment_p.numpy()), 3) if config.augment else None,
+            "per_class": per_class}
+
+
+def _augment_name(config) -> str:
+    return "none" if not config.augment else "adaptive" if config.augment_p == "auto" else "diffaugment"
+
+
+def _gan_table(rows: list[dict], classes) -> str:
+    """The README table: one row per setting; SWD / floor and KID x1e3 per class."""
+    header = ["flagfile", "data", "loss", "augmentation", "kimg", "seconds", *[f"SWD/floor {c}" for c in classes],
+              *[f"KID×1e3 {c}" for c in classes]]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        data = "all" if row["subset"] == 1 else f"{row['subset']:.0%} ({row['training_images']})"
+        augment = row["augment"] + (f" (p={row['augment_p']:.2f})" if row["augment"] == "adaptive" else "")
+        cells = [row["flagfile"], data, row["loss"], augment, f"{row['kimg']:g}", f"{row['seconds']:.0f}",
+                 *[f"{row['per_class'][c]['swd_over_floor']:.2f}" for c in classes],
+                 *[f"{row['per_class'][c]['kid_x1e3']:.2f}" for c in classes]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+BENCHMARKS = {"pipeline": benchmark_pipeline, "train": benchmark_train, "metrics": benchmark_metrics,
+              "gan_quality": benchmark_gan_quality}
 
 
 def main(argv: list[str]) -> int:

@@ -43,10 +43,23 @@ def check_folds(info: DatasetInfo, folds: Sequence[int] | None, where: str) -> l
     return folds
 
 
+def read_ids(path: str) -> list[str]:
+    """The sorted distinct example ids of a text file, one per line (blank lines ignored); a missing or empty file
+    is a DataError."""
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: no such id file (one example id per line)")
+    with open(path, encoding="utf-8") as handle:
+        ids = sorted({line.strip() for line in handle if line.strip()})
+    if not ids:
+        raise DataError(f"{path}: the id file is empty (one example id per line)")
+    return ids
+
+
 def load(dataset_dir: str, folds: Sequence[int] | None = None, resolution: int | None = None,
          batch_size: int | None = None, shuffle: bool = False, repeat: bool = False, balanced: bool = False,
          seed: int | None = None, drop_remainder: bool = False, shuffle_buffer: int | None = None,
-         input_context: tf.distribute.InputContext | None = None, with_ids: bool = False) -> tf.data.Dataset:
+         input_context: tf.distribute.InputContext | None = None, with_ids: bool = False,
+         exclude_ids: Sequence[str] = ()) -> tf.data.Dataset:
     """Read a dataset folder as a tf.data.Dataset of (images, labels) (plus ids with `with_ids`).
 
     folds: the folds to read (None = all). resolution: any power of two <= the stored one (2x2 box
@@ -55,6 +68,7 @@ def load(dataset_dir: str, folds: Sequence[int] | None = None, resolution: int |
     `batch_size` is the per-replica batch. Decoded images are cached in memory at the stored resolution.
     shuffle_buffer: default the number of selected examples (of each class, when balanced), so that every
     epoch is a uniform permutation; a smaller buffer saves memory but keeps the shard order partly.
+    exclude_ids: examples never read (e.g. the classifier's validation images kept from the GAN).
     """
     info = read_info(dataset_dir)
     folds = check_folds(info, folds, dataset_dir)
@@ -71,6 +85,9 @@ def load(dataset_dir: str, folds: Sequence[int] | None = None, resolution: int |
                                      num_parallel_calls=AUTOTUNE).unbatch()
     wanted = tf.constant(folds, tf.int32)
     dataset = dataset.filter(lambda e: tf.reduce_any(tf.equal(e["fold"], wanted)))
+    if exclude_ids:
+        excluded = tf.constant(sorted(exclude_ids), tf.string)
+        dataset = dataset.filter(lambda e: tf.logical_not(tf.reduce_any(tf.equal(e["id"], excluded))))
     keys = ("image", "label", "id") if with_ids else ("image", "label")
     dataset = dataset.map(lambda e: tuple(e[k] for k in keys)).cache()
     counts = [sum(info.fold_counts[f][c] for f in folds) for c in range(info.num_classes)]

@@ -10,8 +10,8 @@ from tfpgan.options import ARCHITECTURE_KEYS, SCHEDULE_KEYS, TrainOptions
 
 
 def check_resume_compatible(options: TrainOptions, path: str) -> None:
-    """Refuse to resume a logdir whose config.json has other architecture keys, or other schedule keys unless
-    --allow_schedule_change."""
+    """Refuse to resume a logdir whose config.json has another --mixed_precision or other architecture keys, or
+    other schedule keys unless --allow_schedule_change."""
     if not os.path.isfile(path):
         return
     with open(path, encoding="utf-8") as handle:
@@ -22,6 +22,11 @@ def check_resume_compatible(options: TrainOptions, path: str) -> None:
         return "; ".join(f"{k}: {previous[k]!r} -> {current[k]!r}" for k in keys if k in previous
                          and previous[k] != current[k])
 
+    if "mixed_precision" in previous and previous["mixed_precision"] != options.mixed_precision:
+        was = str(previous["mixed_precision"]).lower()
+        kind = "loss-scaled" if previous["mixed_precision"] else "plain"
+        raise TfpganError(f"{options.logdir} was trained with --mixed_precision={was}: its checkpoints hold {kind} "
+                          "Adam optimizers; resume with the same --mixed_precision or use a new --logdir")
     if changed(ARCHITECTURE_KEYS):
         raise TfpganError(f"{options.logdir} holds a run with a different architecture ({changed(ARCHITECTURE_KEYS)}); "
                           "use a new --logdir")

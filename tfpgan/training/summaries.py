@@ -18,14 +18,15 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def class_samples(dataset_dir: str, folds: Sequence[int] | None, per_class: int) -> np.ndarray:
-    """The first `per_class` images of every class in `folds` (stored order), [K, n, R, R, C] in [-1, 1]; a class
-    with fewer images is padded with black tiles."""
+def class_samples(dataset_dir: str, folds: Sequence[int] | None, per_class: int,
+                  exclude_ids: Sequence[str] = ()) -> np.ndarray:
+    """The first `per_class` images of every class in `folds` (stored order, `exclude_ids` left out),
+    [K, n, R, R, C] in [-1, 1]; a class with fewer images is padded with black tiles."""
     info = read_info(dataset_dir)
     samples = np.full((info.num_classes, per_class, info.resolution, info.resolution, info.channels), -1.0,
                       np.float32)
     filled = [0] * info.num_classes
-    for image, label in load(dataset_dir, folds=folds, batch_size=256).unbatch():
+    for image, label in load(dataset_dir, folds=folds, batch_size=256, exclude_ids=exclude_ids).unbatch():
         label = int(label)
         if filled[label] < per_class:
             samples[label, filled[label]] = image.numpy()

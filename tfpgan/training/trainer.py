@@ -16,19 +16,21 @@ import tensorflow as tf
 from tfpgan import run_folder
 from tfpgan.atomic import write_json
 from tfpgan.data.dataset_info import read_info
-from tfpgan.data.pipeline import box_downsample, load
+from tfpgan.data.pipeline import box_downsample, load, read_ids
 from tfpgan.errors import TfpganError
 from tfpgan.export import export_generator
 from tfpgan.metrics.swd import swd
 from tfpgan.models.networks import Discriminator, Generator, fade_images
 from tfpgan.options import TrainOptions
-from tfpgan.training import losses, summaries
+from tfpgan.training import ada, diffaugment, losses, summaries
 from tfpgan.training.checkpoints import by_path, reset_optimizer
 from tfpgan.training.config import check_resume_compatible
 from tfpgan.training.interrupt import StopRequest
 from tfpgan.training.schedule import Phase, batch_for, phase_at, resolve, value_for
 
-METRIC_NAMES = ("d_loss", "g_loss", "wgan", "gp", "drift", "ac_real", "ac_fake", "acc_real", "acc_fake")
+# accumulated per tick inside the compiled step; real_sign = E[sign(D(real))], ADA's overfitting signal
+METRIC_NAMES = ("d_loss", "g_loss", "adversarial", "penalty", "drift", "ac_real", "ac_fake", "acc_real", "acc_fake",
+                "real_sign")
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +100,9 @@ class Trainer:
         config, self.phases = resolve(config, self.info)
         self.config = config
         self.folds = self.info.training_folds(config.test_fold)
+        self.excluded_ids = read_ids(config.exclude_ids) if config.exclude_ids else []
+        self.class_counts = [sum(self.info.fold_counts[f][k] for f in self.folds) for k in range(self.info.num_classes)]
+        self._steps: dict[int, Callable] = {}
         self.total_kimg = self.phases[-1].end_kimg
         self.strategy = strategy or make_strategy(config.strategy)
         self.replicas = self.strategy.num_replicas_in_sync
@@ -113,7 +118,9 @@ class Trainer:
             generator_ema=by_path(self.generator_ema.variables),
             g_optimizer=by_path(self.g_optimizer.variables, strip_prefix=False),
             d_optimizer=by_path(self.d_optimizer.variables, strip_prefix=False),
-            images_seen=self.images_seen, step=self.step, phase=self.phase_index)
+            images_seen=self.images_seen, step=self.step, phase=self.phase_index,
+            **({"augment_p": self.augment_p, "ada_sign_sum": self.ada_sign_sum, "ada_steps": self.ada_steps}
+               if config.augment_p == "auto" else {}))
         self.manager = tf.train.CheckpointManager(self.checkpoint, self._checkpoint_dir(),
                                                   max_to_keep=config.keep_checkpoints)
         self._stop_vote = self._make_stop_vote()
@@ -157,6 +164,12 @@ class Trainer:
         self.images_seen = tf.Variable(0, dtype=tf.int64, trainable=False, name="images_seen")
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.phase_index = tf.Variable(0, dtype=tf.int64, trainable=False, name="phase")
+        self.augment_p = tf.Variable(0.0 if c.augment_p == "auto" else float(c.augment_p), trainable=False,
+                                     name="augment_p")
+        self.ada_sign_sum = tf.Variable(0.0, trainable=False, name="ada_sign_sum")
+        self.ada_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="ada_steps")
+        self.metric_sums = tf.Variable(tf.zeros([len(METRIC_NAMES)]), trainable=False, name="metric_sums")
+        self.metric_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="metric_steps")
 
     def _optimizer(self, name: str) -> keras.optimizers.Optimizer:
         c = self.config
@@ -191,19 +204,29 @@ class Trainer:
         return tf.stack([tf.cast(self.config.seed * 1_000_003 + salt * 101 + replica, tf.int64),
                          tf.cast(step, tf.int64)])
 
-    def _fake_inputs(self, batch, step, salt: int):
-        latents = tf.random.stateless_normal([batch, self.config.latent_size], self._seed(step, salt))
+    def _generator_labels(self, batch, step, salt: int):
+        """Labels of the G step: exactly balanced per batch, or drawn by the training folds' class counts."""
         if self.config.balanced_fake_labels:
-            labels = tf.random.stateless_uniform([batch], self._seed(step, salt + 1), 0, self.info.num_classes,
-                                                 tf.int32)
-        else:
-            prior = tf.math.log(tf.constant([[self.info.counts[c] for c in self.info.classes]], tf.float32))
-            labels = tf.cast(tf.random.stateless_categorical(prior, batch, self._seed(step, salt + 1))[0], tf.int32)
-        return latents, labels
+            return losses.sample_fake_labels(batch, self.info.num_classes, self._seed(step, salt))
+        prior = tf.math.log(tf.constant([self.class_counts], tf.float32))
+        return tf.cast(tf.random.stateless_categorical(prior, batch, self._seed(step, salt))[0], tf.int32)
 
-    def _make_step(self, phase: Phase, global_batch: int) -> Callable:
+    def _d_view(self, images, step, salt: int, p):
+        """What D sees of `images`: the --augment policy with probability p per op and sample, else the images."""
+        if not self.config.augment:
+            return images
+        return diffaugment.augment(images, self.config.augment, self._seed(step, salt), p)
+
+    def _make_step(self, resolution: int, global_batch: int) -> Callable:
+        """The compiled training step of `resolution`: one graph for its fade-in and its stable phase (α = 1).
+
+        step_fn(iterator, fade_start_images, fade_images) sets α from images_seen, trains D then G, updates the
+        EMA generator, the step and image counters, the per-tick metric sums and (ADA) the augmentation p.
+        """
         c, G, D = self.config, self.generator, self.discriminator
-        resolution, fading = phase.resolution, phase.fading
+        fading = resolution > self.phases[0].resolution
+        mixed = c.mixed_precision
+        adaptive = c.augment_p == "auto"
 
         def average(per_example):
             return tf.nn.compute_average_loss(tf.cast(per_example, tf.float32), global_batch_size=global_batch)
@@ -213,74 +236,134 @@ class Trainer:
                 return tf.zeros(tf.shape(labels), tf.float32)
             return tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels), tf.float32)
 
-        def d_gradients(reals, labels, step):
+        def discriminate(images, training=True):
+            return D(images, resolution=resolution, fading=fading, training=training)
+
+        def d_gradients(reals, labels, step, p, regularize: bool):
             batch = tf.shape(reals)[0]
             if fading:
                 reals = fade_images(reals, D.fade.alpha)
-            latents, fake_labels = self._fake_inputs(batch, step, 1)
-            mix = tf.random.stateless_uniform([batch, 1, 1, 1], self._seed(step, 3))
+            latents = tf.random.stateless_normal([batch, c.latent_size], self._seed(step, 1))
+            scale = self.d_optimizer.dynamic_scale if mixed else 1.0
             with tf.GradientTape() as tape:
-                fakes = G(latents, fake_labels, resolution=resolution, fading=fading, training=True)
-                real_scores, real_logits = D(reals, resolution=resolution, fading=fading, training=True)
-                fake_scores, fake_logits = D(fakes, resolution=resolution, fading=fading, training=True)
-                gp = losses.gradient_penalty(lambda x: D(x, resolution=resolution, fading=fading)[0], reals, fakes,
-                                             c.gp_target, mix=mix)
-                terms = losses.discriminator_loss(real_scores, fake_scores, gp, real_logits, fake_logits, labels,
-                                                  fake_labels, c.gp_weight, c.drift_weight, c.ac_weight)
+                fakes = G(latents, labels, resolution=resolution, fading=fading, training=True)  # the reals' labels
+                real_view, fake_view = self._d_view(reals, step, 20, p), self._d_view(fakes, step, 21, p)
+                real_scores, real_logits = discriminate(real_view)
+                fake_scores, fake_logits = discriminate(fake_view)
+                if c.loss == "wgan_gp":
+                    mix = tf.random.stateless_uniform([batch, 1, 1, 1], self._seed(step, 3))
+                    penalty = losses.gradient_penalty(lambda x: discriminate(x, False)[0], real_view, fake_view,
+                                                      c.gp_target, mix=mix, loss_scale=scale)
+                    terms = losses.discriminator_loss(real_scores, fake_scores, penalty, real_logits, fake_logits,
+                                                      labels, labels, c.gp_weight, c.drift_weight, c.ac_weight)
+                else:
+                    penalty = losses.r1_penalty(lambda x: discriminate(x, False)[0], real_view, loss_scale=scale) \
+                        if regularize else tf.zeros([batch])
+                    terms = losses.ns_discriminator_loss(real_scores, fake_scores, penalty, real_logits, fake_logits,
+                                                         labels, labels, c.r1_gamma / 2 * c.r1_interval,
+                                                         c.ac_weight)
                 loss = average(terms["total"])
-                scaled = self.d_optimizer.scale_loss(loss) if c.mixed_precision else loss
+                scaled = self.d_optimizer.scale_loss(loss) if mixed else loss
             grads = tape.gradient(scaled, D.trainable_variables)
-            metrics = {"d_loss": loss, "wgan": average(terms["wgan"]), "gp": average(terms["gp"]),
-                       "drift": average(terms["drift"]), "ac_real": average(terms["ac"]),
+            metrics = {"d_loss": loss, **{name: average(terms[name]) for name in ("adversarial", "penalty", "drift",
+                                                                                  "ac_real")},
                        "acc_real": average(accuracy(real_logits, labels)),
-                       "acc_fake": average(accuracy(fake_logits, fake_labels))}
+                       "acc_fake": average(accuracy(fake_logits, labels)),
+                       "real_sign": average(tf.sign(tf.cast(real_scores, tf.float32)))}
             return grads, metrics
 
-        def g_gradients(batch, step):
-            latents, fake_labels = self._fake_inputs(batch, step, 5)
+        def g_gradients(batch, step, p):
+            latents = tf.random.stateless_normal([batch, c.latent_size], self._seed(step, 5))
+            fake_labels = self._generator_labels(batch, step, 6)
             with tf.GradientTape() as tape:
                 fakes = G(latents, fake_labels, resolution=resolution, fading=fading, training=True)
-                fake_scores, fake_logits = D(fakes, resolution=resolution, fading=fading, training=True)
-                terms = losses.generator_loss(fake_scores, fake_logits, fake_labels, c.ac_weight)
+                fake_scores, fake_logits = discriminate(self._d_view(fakes, step, 22, p))
+                terms = losses.generator_loss(fake_scores, fake_logits, fake_labels, c.ac_weight, c.loss)
                 loss = average(terms["total"])
-                scaled = self.g_optimizer.scale_loss(loss) if c.mixed_precision else loss
+                scaled = self.g_optimizer.scale_loss(loss) if mixed else loss
             grads = tape.gradient(scaled, G.trainable_variables)
             return grads, {"g_loss": loss, "ac_fake": average(terms["ac"])}
 
-        d_gradients = tf.function(d_gradients, jit_compile=c.jit_compile)
+        plain_d = tf.function(lambda *args: d_gradients(*args, regularize=False), jit_compile=c.jit_compile)
+        regularized_d = tf.function(lambda *args: d_gradients(*args, regularize=True), jit_compile=c.jit_compile)
         g_gradients = tf.function(g_gradients, jit_compile=c.jit_compile)
 
         def apply(optimizer, grads, variables):
-            optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables) if g is not None])
+            pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+            if mixed and self.replicas > 1:  # Keras checks finiteness per replica: make every replica see any failure
+                pairs = _poison_if_any_replica_non_finite(pairs)
+            optimizer.apply_gradients(pairs)
 
-        def replica_step(reals, labels, step):
-            grads, metrics = d_gradients(reals, labels, step)
+        def d_step(reals, labels, step, p):
+            if c.loss == "wgan_gp":
+                return plain_d(reals, labels, step, p)
+            return tf.cond(step % c.r1_interval == 0, lambda: regularized_d(reals, labels, step, p),
+                           lambda: plain_d(reals, labels, step, p))
+
+        def replica_step(reals, labels, step, p):
+            grads, metrics = d_step(reals, labels, step, p)
             apply(self.d_optimizer, grads, D.trainable_variables)
-            grads, g_metrics = g_gradients(tf.shape(reals)[0], step)
+            grads, g_metrics = g_gradients(tf.shape(reals)[0], step, p)
             apply(self.g_optimizer, grads, G.trainable_variables)
             return {**metrics, **g_metrics}
 
         @tf.function
-        def train_step(iterator, step):
+        def train_step(iterator, fade_start, fade_length):
+            progress = tf.cast(self.images_seen - fade_start, tf.float32) / tf.cast(tf.maximum(fade_length, 1),
+                                                                                    tf.float32)
+            alpha = tf.where(fade_length > 0, tf.clip_by_value(progress, 0.0, 1.0), 1.0)
+            for network in (G, self.generator_ema, D):
+                network.fade.alpha.assign(alpha)
             reals, labels = next(iterator)
-            per_replica = self.strategy.run(replica_step, args=(reals, labels, step))
+            p = self.augment_p.read_value() if adaptive else float(c.augment_p)
+            per_replica = self.strategy.run(replica_step, args=(reals, labels, self.step, p))
             for ema, variable in zip(self.generator_ema.trainable_variables, G.trainable_variables):
                 ema.assign(variable + c.ema_beta * (ema - variable))
-            return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-                    for k, v in per_replica.items()}
+            metrics = {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                       for k, v in per_replica.items()}
+            self.metric_sums.assign_add(tf.stack([metrics[name] for name in METRIC_NAMES]))
+            self.metric_steps.assign_add(1)
+            if adaptive:
+                self._adapt_augment_p(metrics["real_sign"], global_batch)
+            self.step.assign_add(1)
+            self.images_seen.assign_add(global_batch)
 
         return train_step
 
-    def phase_runner(self, phase: Phase) -> tuple[Callable[[], dict], int]:
+    def _adapt_augment_p(self, real_sign, global_batch: int) -> None:
+        """ADA: accumulate E[sign(D(real))]; every ada.INTERVAL steps move p towards keeping it at the target."""
+        c = self.config
+        self.ada_sign_sum.assign_add(real_sign)
+        self.ada_steps.assign_add(1)
+        if self.ada_steps >= ada.INTERVAL:
+            steps = tf.cast(self.ada_steps, tf.float32)
+            self.augment_p.assign(ada.adjusted_p(self.augment_p, self.ada_sign_sum / steps, c.augment_target,
+                                                 steps * global_batch, c.augment_speed_kimg))
+            self.ada_sign_sum.assign(0.0)
+            self.ada_steps.assign(0)
+
+    def _step_function(self, resolution: int, global_batch: int) -> Callable:
+        """The compiled step of `resolution`, made once per trainer."""
+        if resolution not in self._steps:
+            self._steps[resolution] = self._make_step(resolution, global_batch)
+        return self._steps[resolution]
+
+    def _fade_bounds(self, phase: Phase) -> tuple[tf.Tensor, tf.Tensor]:
+        """(first image, images) of the phase's fade-in as tensors (no retrace); 0 images = stable, α = 1."""
+        start = round(phase.start_kimg * 1000)
+        length = round(phase.end_kimg * 1000) - start if phase.fading else 0
+        return tf.constant(start, tf.int64), tf.constant(length, tf.int64)
+
+    def phase_runner(self, phase: Phase) -> tuple[Callable[[], None], int]:
         """(run one training step of `phase` at its start α, global batch): for benchmarks and tests."""
         global_batch = self.batch_size(phase.resolution) * self.replicas
-        step_fn, iterator = self._make_step(phase, global_batch), self._dataset(phase, int(self.step.numpy()))
-        self.set_alpha(phase.alpha(phase.start_kimg))
+        step_fn = self._step_function(phase.resolution, global_batch)
+        iterator = self._dataset(phase, int(self.step.numpy()))
+        length = self._fade_bounds(phase)[1]
+        seen = tf.constant(int(self.images_seen.numpy()), tf.int64)
 
-        def run() -> dict:
-            metrics = step_fn(iterator, self.step)
-            self.step.assign_add(1)
-            return metrics
+        def run() -> None:
+            step_fn(iterator, seen, length)  # α stays at the phase's start: its fade starts at the current count
 
         return run, global_batch
 
@@ -290,19 +373,29 @@ class Trainer:
         def dataset_fn(context: tf.distribute.InputContext):
             return load(self.config.dataset, folds=self.folds, resolution=phase.resolution,
                         batch_size=per_replica, shuffle=True, repeat=True, drop_remainder=True,
-                        seed=self.config.seed + step, input_context=context)
+                        seed=self.config.seed + step, input_context=context, exclude_ids=self.excluded_ids)
 
         return iter(self.strategy.distribute_datasets_from_function(dataset_fn))
+
+    def read_metrics(self) -> dict[str, float]:
+        """The metrics averaged over the steps since the last read (then reset); raises TrainingDiverged on a
+        non-finite one."""
+        steps = max(int(self.metric_steps.numpy()), 1)
+        values = {name: float(v) / steps for name, v in zip(METRIC_NAMES, self.metric_sums.numpy())}
+        self.metric_sums.assign(tf.zeros_like(self.metric_sums))
+        self.metric_steps.assign(0)
+        bad = [name for name, value in values.items() if not math.isfinite(value)]
+        if bad:
+            raise TrainingDiverged(
+                f"non-finite loss ({', '.join(bad)}) at kimg {self.kimg:.1f}; training stopped, the last good "
+                f"checkpoint ({self.manager.latest_checkpoint or 'none'}) is kept. Try a lower --learning_rate.")
+        return values
 
     # --- bookkeeping --------------------------------------------------------------------------------------
 
     @property
     def kimg(self) -> float:
         return int(self.images_seen.numpy()) / 1000.0
-
-    def set_alpha(self, alpha: float) -> None:
-        for network in (self.generator, self.generator_ema, self.discriminator):
-            network.fade.alpha.assign(alpha)
 
     def restore(self) -> bool:
         """Restore the chief's latest checkpoint if any (every worker resumes from the same one); True when resumed."""
@@ -328,6 +421,8 @@ class Trainer:
                 "dataset_name": self.info.name, "dataset_fingerprint": self.info.fingerprint,
                 "dataset_folds": self.info.folds, "trained_on_folds": self.folds, "test_fold": c.test_fold,
                 "kimg": round(self.kimg, 3), "ema_beta": c.ema_beta, "seed": c.seed,
+                "architecture": "pggan", "loss": c.loss, "augment": list(c.augment),
+                "augment_p": round(float(self.augment_p.numpy()), 4), "excluded_ids": list(self.excluded_ids),
                 "output": "images float32 [N, H, W, C] in [0, 1]"}
 
     def export(self) -> str:
@@ -346,7 +441,8 @@ class Trainer:
 
     def _real_samples(self) -> np.ndarray:
         """Up to images_per_class real training images per class, [K, n, R, R, C] in [-1, 1] (blank if short)."""
-        return summaries.class_samples(self.config.dataset, self.folds, self.config.images_per_class)
+        return summaries.class_samples(self.config.dataset, self.folds, self.config.images_per_class,
+                                       self.excluded_ids)
 
     def _image_grid(self, phase: Phase, latents, labels, reals) -> np.ndarray:
         fakes = self.generator_ema(latents, labels, resolution=phase.resolution, fading=phase.fading)
@@ -391,13 +487,15 @@ class Trainer:
     def describe(self) -> str:
         """The opening summary: schedule, training data, batch and strategy."""
         c, first, last = self.config, self.phases[0], self.phases[-1]
-        images = sum(sum(self.info.fold_counts[f]) for f in self.folds)
+        images = sum(self.class_counts)
         batches = ", ".join(f"{r}x{r}: {self.batch_size(r) * self.replicas}"
                             for r in sorted({p.resolution for p in self.phases}))
         return (f"training {first.resolution}x{first.resolution} -> {last.resolution}x{last.resolution} in "
                 f"{len(self.phases)} phases, {self.total_kimg:g} kimg; training folds {self.folds} of "
                 f"{self.info.name} ({images} images, test fold {c.test_fold}); global batch {batches} "
-                f"({self.replicas} replica(s), {type(self.strategy).__name__}); logdir {c.logdir}")
+                f"({self.replicas} replica(s), {type(self.strategy).__name__}); logdir {c.logdir}; loss {c.loss}; "
+                f"augmentation {','.join(c.augment) or 'none'}{f' (p {c.augment_p})' if c.augment else ''}"
+                f"{f'; {len(self.excluded_ids)} ids excluded' if self.excluded_ids else ''}")
 
     def _loop(self, should_stop, writer) -> None:
         c = self.config
@@ -410,11 +508,11 @@ class Trainer:
         next_checkpoint = self._next(c.checkpoint_every_kimg)
         next_image = self.kimg if c.image_every_kimg else math.inf
         next_metrics = self._next(c.metrics_every_kimg)
-        while self.kimg < self.total_kimg:
-            phase = phase_at(self.phases, self.kimg)
+        images, iterators = int(self.images_seen.numpy()), {}
+        while images < round(self.total_kimg * 1000):
+            phase = phase_at(self.phases, images / 1000)
             if int(self.phase_index.numpy()) != phase.index:
-                previous = self.phases[int(self.phase_index.numpy())]
-                if c.reset_optimizer and previous.resolution != phase.resolution:
+                if c.reset_optimizer:  # official: fresh Adam moments at every fade-in and stable start
                     reset_optimizer(self.g_optimizer)
                     reset_optimizer(self.d_optimizer)
                 self.phase_index.assign(phase.index)
@@ -422,31 +520,25 @@ class Trainer:
             self.g_optimizer.learning_rate = lr
             self.d_optimizer.learning_rate = lr
             global_batch = self.batch_size(phase.resolution) * self.replicas
-            step_fn = self._make_step(phase, global_batch)
-            iterator = self._dataset(phase, int(self.step.numpy()))
-            tick_images, tick_time, tracing = 0, time.monotonic(), True
-            while self.kimg < phase.end_kimg:
-                self.set_alpha(phase.alpha(self.kimg))
-                metrics = step_fn(iterator, self.step)
-                values = {k: float(v) for k, v in metrics.items()}
-                if tracing:  # the phase's first step traces the graph: it stays out of img/s and the ETA
+            tracing = phase.resolution not in self._steps
+            step_fn = self._step_function(phase.resolution, global_batch)
+            if phase.resolution not in iterators:  # one input pipeline per resolution, for its fade and stable phase
+                iterators = {phase.resolution: self._dataset(phase, int(self.step.numpy()))}
+            iterator, (fade_start, fade_length) = iterators[phase.resolution], self._fade_bounds(phase)
+            tick_images, tick_time = 0, time.monotonic()
+            while images < round(phase.end_kimg * 1000):
+                step_fn(iterator, fade_start, fade_length)
+                images += global_batch
+                if tracing:  # a resolution's first step traces the graph: it stays out of img/s and the ETA
                     untimed = time.monotonic() - tick_time
                     tick_time, started_time = tick_time + untimed, started_time + untimed
                     started_kimg += global_batch / 1000
-                if not all(math.isfinite(v) for v in values.values()):
-                    bad = ", ".join(k for k, v in values.items() if not math.isfinite(v))
-                    raise TrainingDiverged(
-                        f"non-finite loss ({bad}) at kimg {self.kimg:.1f}, {phase.describe(self.kimg)}; training "
-                        f"stopped, the last good checkpoint ({self.manager.latest_checkpoint or 'none'}) is kept. "
-                        "Try a lower --learning_rate.")
-                self.step.assign_add(1)
-                self.images_seen.assign_add(global_batch)
                 tick_images += 0 if tracing else global_batch
                 tracing = False
-                kimg = self.kimg
+                kimg = images / 1000
                 if kimg >= next_tick or kimg >= self.total_kimg:
                     rate = tick_images / max(time.monotonic() - tick_time, 1e-9)
-                    self._tick(phase, values, rate, lr, started_kimg, started_time)
+                    self._tick(phase, self.read_metrics(), rate, lr, started_kimg, started_time)
                     tick_images, tick_time, next_tick = 0, time.monotonic(), self._next(c.tick_kimg)
                 if kimg >= next_image or kimg >= self.total_kimg:
                     grid = self._image_grid(phase, grid_latents, grid_labels, reals)
@@ -456,14 +548,22 @@ class Trainer:
                     self._log_swd(phase)
                     next_metrics = self._next(c.metrics_every_kimg)
                 if kimg >= next_checkpoint:
-                    self.save()
+                    self._save_if_finite()
                     next_checkpoint = self._next(c.checkpoint_every_kimg)
                 if self._stop_vote(should_stop()):
-                    path = self.save()
+                    path = self._save_if_finite()
                     writer.flush()
                     raise TrainingInterrupted(f"interrupted at kimg {kimg:.1f} ({phase.describe(kimg)}); checkpoint "
                                               f"{path} saved; run the same command to resume")
-        self.save()
+        self._save_if_finite()
+
+    def _save_if_finite(self) -> str:
+        """Save a checkpoint unless a loss since the last tick is non-finite (TrainingDiverged)."""
+        if int(self.metric_steps.numpy()):
+            sums = self.metric_sums.numpy()
+            if not np.all(np.isfinite(sums)):
+                self.read_metrics()  # raises, naming the losses
+        return self.save()
 
     def _next(self, every_kimg: float) -> float:
         if not every_kimg:
@@ -476,23 +576,26 @@ class Trainer:
         kimg, step = self.kimg, int(self.step.numpy())
         for name, value in values.items():
             tf.summary.scalar(f"loss/{name}" if "acc" not in name else f"accuracy/{name}", value, step=step)
+        augment_p = float(self.augment_p.numpy())
         for name, value in (("progress/kimg", kimg), ("progress/resolution", phase.resolution),
                             ("progress/alpha", phase.alpha(kimg)), ("progress/images_per_second", rate),
-                            ("progress/learning_rate", lr)):
+                            ("progress/learning_rate", lr), ("progress/augment_p", augment_p)):
             tf.summary.scalar(name, value, step=step)
         overall = (kimg - started_kimg) * 1000 / max(time.monotonic() - started_time, 1e-9)
         eta = (self.total_kimg - kimg) * 1000 / max(overall, 1e-9)
-        logger.info("kimg %7.1f/%.1f | %-16s | %6.1f img/s | D %7.3f G %7.3f GP %6.3f | acc real %.2f | ETA %s",
-                     kimg, self.total_kimg, phase.describe(kimg), rate, values["d_loss"], values["g_loss"],
-                     values["gp"], values["acc_real"], _duration(eta))
+        logger.info("kimg %7.1f/%.1f | %-16s | %6.1f img/s | D %7.3f G %7.3f %s %6.3f | acc real %.2f | "
+                    "sign(D real) %+.2f%s | ETA %s", kimg, self.total_kimg, phase.describe(kimg), rate,
+                    values["d_loss"], values["g_loss"], "GP" if self.config.loss == "wgan_gp" else "R1",
+                    values["penalty"], values["acc_real"], values["real_sign"],
+                    f" | augment p {augment_p:.3f}" if self.config.augment else "", _duration(eta))
 
     def _log_swd(self, phase: Phase) -> None:
         """SWD (x1e3) of EMA fakes vs real training images at the current resolution (>= 16 px)."""
         if phase.resolution < 16:
             return
-        count = min(self.config.metrics_images, sum(sum(self.info.fold_counts[f]) for f in self.folds))
+        count = min(self.config.metrics_images, sum(self.class_counts) - len(self.excluded_ids))
         reals = load(self.config.dataset, folds=self.folds, resolution=phase.resolution, batch_size=count,
-                     shuffle=True, seed=self.config.seed)
+                     shuffle=True, seed=self.config.seed, exclude_ids=self.excluded_ids)
         reals = next(iter(reals))[0].numpy()
         latents = tf.random.stateless_normal([count, self.config.latent_size], [self.config.seed, 11])
         labels = tf.random.stateless_uniform([count], [self.config.seed, 13], 0, self.info.num_classes, tf.int32)
@@ -515,6 +618,20 @@ class Trainer:
             os.makedirs(directory, exist_ok=True)
             summaries.save_png(os.path.join(directory, f"kimg{kimg:08.1f}_{phase.resolution}x{phase.resolution}"
                                                        f"{'_fade' if phase.fading else ''}.png"), grid)
+
+
+def _poison_if_any_replica_non_finite(pairs: list) -> list:
+    """(gradient, variable) pairs, all made NaN when any replica's gradients are not finite, so that the loss-scale
+    optimizer of every replica skips the step and lowers the scale together (it checks only its own replica)."""
+    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g, _ in pairs])
+
+    def count_failures(strategy, failed):  # cross-replica: a device reduction, not one more collective op
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, failed, axis=None)
+
+    failures = tf.distribute.get_replica_context().merge_call(count_failures,
+                                                              args=(1.0 - tf.cast(finite, tf.float32),))
+    poison = tf.where(failures > 0, float("nan"), 0.0)
+    return [(g + tf.cast(poison, g.dtype), v) for g, v in pairs]
 
 
 def _duration(seconds: float) -> str:
