@@ -145,7 +145,7 @@ def test_the_synthetic_count_curve_reuses_each_folds_gan(experiment):
     result = run_experiment(*args, "--synthesis_counts=0,4", "--regimes=none,synthetic", timeout=240)
 
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stderr.count("training is already complete") == FOLDS and "img/s" not in result.stderr
+    assert result.stderr.count("training is already complete") == FOLDS and "| ETA" not in result.stderr
     for fold in range(FOLDS):
         assert read_info(str(output / "sweep" / "synthetic" / "n4" / f"fold{fold}")).counts == {
             name: 4 for name in CLASS_COUNTS}

@@ -19,7 +19,8 @@ from typing import Any
 
 from tfpgan.errors import TfpganError
 
-CONDITIONINGS = ("acgan", "none")
+CONDITIONINGS = ("acgan", "none", "per_class")
+ARCHITECTURES = ("pggan", "dcgan")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 REGIMES = ("none", "classic", "synthetic", "classic+synthetic", "oversample", "classic+oversample")
 CLASS_WEIGHTINGS = ("none", "balanced")
@@ -290,9 +291,10 @@ class BuildJob(Options):
 
 # --- GAN training -------------------------------------------------------------------------------------------------
 
+DCGAN_MIN_RESOLUTION = 8  # a DCGAN projects z to 4x4 and needs at least one stride-2 layer
 # Options that fix the networks' shapes: a run may not resume with different values.
-ARCHITECTURE_KEYS = ("resolution", "start_resolution", "latent_size", "fmap_base", "fmap_max", "conditioning",
-                     "mbstd_group_size", "test_fold")
+ARCHITECTURE_KEYS = ("architecture", "resolution", "start_resolution", "latent_size", "fmap_base", "fmap_max",
+                     "conditioning", "mbstd_group_size", "test_fold")
 # Options that fix the schedule: a resume with other values needs --allow_schedule_change.
 SCHEDULE_KEYS = ("kimg_per_phase", "kimg_per_transition", "total_kimg", "batch_per_resolution")
 
@@ -321,9 +323,13 @@ class TrainOptions(Options):
     logdir: str = option(help="Run folder: checkpoints, TensorBoard logs, image grids, config.json, export/.")
     test_fold: int = option(0, "Held-out fold the GAN never sees (it trains on all other folds); -1 trains on "
                             "every fold.", rule=at_least(-1))
+    architecture: str = option("pggan", "pggan: progressive GAN (Karras et al. 2018); dcgan: DCGAN (Radford et al. "
+                               "2016) at --resolution only (>= 8), one phase of --kimg_per_phase.",
+                               choices=ARCHITECTURES)
     resolution: int = option(0, "Target resolution (power of two); 0 = the dataset's resolution.",
                              rule=RESOLUTION_OR_ZERO)
-    start_resolution: int = option(4, "Resolution at which growing starts.", rule=RESOLUTION)
+    start_resolution: int = option(4, "Resolution at which growing starts (pggan; a dcgan starts and stays at "
+                                   "--resolution).", rule=RESOLUTION)
     kimg_per_phase: float = option(600.0, "Thousands of real images shown per stable phase (paper: 600).",
                                    rule=POSITIVE)
     kimg_per_transition: float = option(600.0, "Thousands of real images shown per fade-in transition "
@@ -338,10 +344,11 @@ class TrainOptions(Options):
     fmap_base: int = option(8192, "Feature maps: nf(stage) = min(fmap_base / 2**stage, fmap_max) (official 8192).",
                             rule=POSITIVE)
     fmap_max: int = option(512, "Upper bound on feature maps per layer (official 512).", rule=POSITIVE)
-    conditioning: str = option("acgan", "acgan: G gets the label, D predicts it (AC-GAN); none: unconditional.",
-                               choices=CONDITIONINGS)
+    conditioning: str = option("acgan", "acgan: G gets the label, D predicts it (AC-GAN); none: unconditional; "
+                               "per_class: one unconditional G and D per class in one run, the label picks them "
+                               "(pggan needs --mbstd_group_size=1).", choices=CONDITIONINGS)
     mbstd_group_size: int = option(4, "Minibatch-stddev group size in D's 4x4 block (must divide the per-replica "
-                                   "batch).", rule=POSITIVE)
+                                   "batch; pggan only).", rule=POSITIVE)
     learning_rate: float = option(1e-3, "Adam learning rate of G and D.", rule=POSITIVE)
     lr_per_resolution: dict = option(help="Optional per-resolution learning rates, e.g. '128:1.5e-3,256:2e-3'.",
                                      factory=dict, rule=RESOLUTION_MAP, parse=parse_resolution_map,
@@ -409,8 +416,13 @@ class TrainOptions(Options):
                                          "phase the new schedule gives its kimg.")
 
     def check(self) -> None:
-        if self.resolution and self.start_resolution > self.resolution:
+        if self.architecture == "dcgan" and self.resolution and self.resolution < DCGAN_MIN_RESOLUTION:
+            fail("resolution", f"must be >= {DCGAN_MIN_RESOLUTION} with --architecture=dcgan, got {self.resolution}")
+        if self.architecture == "pggan" and self.resolution and self.start_resolution > self.resolution:
             fail("start_resolution", f"must be <= --resolution, got {self.start_resolution} > {self.resolution}")
+        if self.architecture == "pggan" and self.conditioning == "per_class" and self.mbstd_group_size > 1:
+            fail("mbstd_group_size", f"must be 1 with --conditioning=per_class (a class's share of the batch varies, "
+                 f"minibatch stddev needs whole groups), got {self.mbstd_group_size}")
         if self.augment_p == "auto" and not self.augment:
             fail("augment_p", "auto needs --augment (the operations it adapts), e.g. "
                  "--augment=translation,cutout,brightness,contrast")
