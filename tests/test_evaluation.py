@@ -27,7 +27,7 @@ from tfpgan.options import (
     EvaluationOptions,
     OptionsError,
     parse_folds,
-    parse_synthetic_sets,
+    parse_named_paths,
 )
 from tfpgan.validation import validation_ids
 
@@ -197,7 +197,7 @@ def test_options_are_validated():
 
 
 def test_named_synthetic_sets_and_regime_names():
-    sets = parse_synthetic_sets("big:runs/fold{fold}/big, small:s/{fold}")
+    sets = parse_named_paths("big:runs/fold{fold}/big, small:s/{fold}")
     assert sets == {"big": "runs/fold{fold}/big", "small": "s/{fold}"}
     regimes = ("none", "oversample", "synthetic[big]", "classic+oversample[small]", "classic+synthetic")
     options = EvaluationOptions("data", "out", regimes=regimes, synthetic="d/{fold}", synthetic_sets=sets)
@@ -209,9 +209,9 @@ def test_named_synthetic_sets_and_regime_names():
         EvaluationOptions("data", "out", regimes=("synthetic[huge]",), synthetic_sets=sets)
     with pytest.raises(OptionsError, match=r"--regimes names a synthetic set in 'classic\[big\]', but classic uses"):
         EvaluationOptions("data", "out", regimes=("classic[big]",), synthetic_sets=sets)
-    for text, message in (("big", "NAME:PATTERN"), ("a b:x", "NAME:PATTERN"), ("a:x,a:y", "names set 'a' twice")):
+    for text, message in (("big", "NAME:PATH"), ("a b:x", "NAME:PATH"), ("a:x,a:y", "'a' is named twice")):
         with pytest.raises(OptionsError, match=message):
-            parse_synthetic_sets(text)
+            parse_named_paths(text)
 
 
 # --- the plan of a fold: class counts and equal steps ---------------------------------------------------------

@@ -127,7 +127,10 @@ def _flag_value(field: dataclasses.Field, name: str, value: Any) -> Any:
         return None
     parse = field.metadata.get("parse")
     if parse is not None:
-        return parse(value)
+        try:
+            return parse(value)
+        except OptionsError as error:  # name the flag once
+            raise OptionsError(str(error) if str(error).startswith(f"--{name}") else f"--{name}: {error}") from None
     return tuple(value) if isinstance(value, list) else value
 
 

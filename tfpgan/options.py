@@ -13,7 +13,6 @@ import dataclasses
 import json
 import math
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -122,13 +121,17 @@ def parse_counts(text: str) -> dict[str, int]:
     return counts
 
 
+NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
 def parse_named_paths(text: str) -> dict[str, str]:
-    """'name:path,name:path' -> {name: path} (a path may hold ':')."""
+    """'name:path,name:path' -> {name: path}: named synthetic sets or generators (a path may hold ':')."""
     named: dict[str, str] = {}
     for entry in filter(None, (part.strip() for part in text.split(","))):
         name, separator, path = entry.partition(":")
-        if not separator or not name or not path:
-            raise OptionsError(f"expected NAME:PATH,NAME:PATH,..., got {entry!r}")
+        if not separator or not name or not path or not set(name) <= NAME_CHARACTERS:
+            raise OptionsError(f"expected NAME:PATH,NAME:PATH,... with names of letters, digits, '_', '.', '-'; got "
+                               f"{entry!r}")
         if name in named:
             raise OptionsError(f"{name!r} is named twice in {text!r}")
         named[name] = path
@@ -606,7 +609,6 @@ class ClassicAugmentation(Options):
 SET_REGIMES = tuple(regime for regime in REGIMES if {"synthetic", "oversample"} & set(regime.split("+")))
 REGIMES_TEXT = (f"one of {', '.join(REGIMES)} ({', '.join(SET_REGIMES)} may name a set of --synthetic_sets in "
                 "brackets, e.g. synthetic[big])")
-SET_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
 def split_regime(regime: str) -> tuple[str, str | None]:
@@ -637,24 +639,6 @@ def uses_classic(regime: str) -> bool:
     return "classic" in _parts(regime)
 
 
-def parse_synthetic_sets(text: str) -> dict[str, str]:
-    """'big:runs/fold{fold}/big,small:runs/fold{fold}/small' -> {'big': ..., 'small': ...}."""
-    sets: dict[str, str] = {}
-    for entry in filter(None, (part.strip() for part in text.split(","))):
-        name, separator, pattern = entry.partition(":")
-        if not separator or not name or not pattern or not set(name) <= SET_NAME_CHARACTERS:
-            raise OptionsError(f"--synthetic_sets must be NAME:PATTERN,NAME:PATTERN (names of letters, digits, "
-                               f"'_', '.', '-'), got {entry!r}")
-        if name in sets:
-            raise OptionsError(f"--synthetic_sets names set {name!r} twice")
-        sets[name] = pattern
-    return sets
-
-
-def format_synthetic_sets(sets: Mapping[str, str]) -> str:
-    return ",".join(f"{name}:{pattern}" for name, pattern in sets.items())
-
-
 @dataclasses.dataclass(frozen=True)
 class EvaluationOptions(Options):
     """One evaluation: which dataset, folds and regimes, and where the report goes."""
@@ -670,7 +654,7 @@ class EvaluationOptions(Options):
                                    "regimes; '{fold}' in it is replaced by the test fold (one generator per fold).")
     synthetic_sets: dict = option(help="Named synthetic sets NAME:PATTERN,NAME:PATTERN ('{fold}' as in "
                                   "--synthetic) for regimes such as synthetic[NAME] and oversample[NAME].",
-                                  factory=dict, parse=parse_synthetic_sets, format=format_synthetic_sets)
+                                  factory=dict, parse=parse_named_paths, format=format_named_paths)
     folds: tuple[int, ...] | None = option(None, "Test folds to evaluate: 'all' or indices like '0,2'.",
                                            parse=parse_folds, format=format_folds)
     seeds: int = option(1, "Classifier runs per (regime, test fold), repeat r from seed --classifier_seed + fold + "
@@ -857,9 +841,7 @@ class ExperimentOptions(Options):
              "dcgan:flags/dcgan_quickstart.cfg'); each is trained per fold on the same images (OUTPUT/gan/NAME/foldK), "
              "synthesized, audited and evaluated as synthetic[NAME] beside the other regimes, with the experiment's "
              f"{', '.join('--' + key for key in GENERATOR_SHARED_KEYS)}. Empty: one generator from the training flags.",
-        factory=dict, rule=Rule("NAME:FLAGFILE pairs with names of letters, digits, '_' or '-'",
-                                lambda v: all(re.fullmatch(r"[A-Za-z0-9_-]+", name) for name in v)),
-        parse=parse_named_paths, format=format_named_paths)
+        factory=dict, parse=parse_named_paths, format=format_named_paths)
     generator_options: dict = option(help="Name -> TrainOptions of --generators (read from their flagfiles).",
                                      factory=dict, exposed=False)
     train: TrainOptions = option(factory=_train_template, skip=("dataset", "logdir", "test_fold", "export"))
