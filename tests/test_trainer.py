@@ -166,6 +166,7 @@ def test_rerunning_a_completed_run_returns_at_once(grown_run, caplog):
     assert "training is already complete (kimg 0.2 of 0.2)" in caplog.text
     assert ("training 4x4 -> 16x16 in 5 phases, 0.16 kimg; training folds [1, 2] of tiny (32 images, test fold 0); "
             "global batch 4x4: 8, 8x8: 8, 16x16: 8 (1 replica(s), _DefaultDistributionStrategy)") in caplog.text
+    assert "augmentation none; networks pggan, conditioning acgan" in caplog.text
     assert int(trainer.step.numpy()) == TOTAL_STEPS and _checkpoint_names(grown_run.config.logdir) == before
     assert Trainer(dataclasses.replace(grown_run.config, export=False)).train()["export"] == ""
 

@@ -20,6 +20,7 @@ import time
 
 from tfpgan import cli
 from tfpgan import flags as tfpgan_flags
+from tfpgan.errors import TfpganError
 from tfpgan.options import BenchmarkOptions
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,9 @@ def benchmark_train(options: BenchmarkOptions) -> dict:
         for flagfile in options.train_flagfiles:
             config = _train_config(flagfile, options.resolutions, dataset=dataset, export=False,
                                    logdir=os.path.join(scratch, "run"))
+            if config.architecture != "pggan" or config.conditioning == "per_class":
+                raise TfpganError(f"{flagfile}: --what=train counts the FLOPs of one progressive G and D only "
+                                  f"(--architecture={config.architecture}, --conditioning={config.conditioning})")
             per_image = {}
             for mixed, jit in itertools.product(options.mixed_precision, options.jit_compile):
                 rows = _time_configuration(config.replace(mixed_precision=mixed, jit_compile=jit), options,

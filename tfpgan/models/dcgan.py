@@ -21,10 +21,10 @@ from keras import ops
 
 from tfpgan.models.layers import WeightedSum
 from tfpgan.models.networks import CONDITIONINGS, nf
+from tfpgan.options import DCGAN_MIN_RESOLUTION as _MIN_RESOLUTION
 
 _LRELU_SLOPE = 0.2
 _KERNEL_SIZE = 5
-_MIN_RESOLUTION = 8
 
 
 def _powers_of_two(low: int, high: int) -> list[int]:

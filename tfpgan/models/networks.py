@@ -241,8 +241,11 @@ class Discriminator(_ProgressiveNetwork):
         features_shape = (None, half, half, self.features(half))
         self.fade.build([features_shape, features_shape])
 
-    def call(self, images, *, resolution: int, fading: bool = False):
-        """Scores and class logits; when ``fading``, the new block is blended with the downsampled path."""
+    def call(self, images, labels=None, *, resolution: int, fading: bool = False):
+        """Scores and class logits; when ``fading``, the new block is blended with the downsampled path.
+
+        ``labels`` is accepted and ignored, so that every discriminator (the per-class one routes by them) is
+        called the same way."""
         level = self.level(resolution, fading)
         x = self.blocks[level](self.from_rgb[level](images))
         if fading:

@@ -85,9 +85,13 @@ def describe_schedule(phases: list[Phase], batch_per_resolution: dict) -> str:
 
 
 def resolve(options: TrainOptions, info: DatasetInfo) -> tuple[TrainOptions, list[Phase]]:
-    """The options with --resolution=0 replaced by the dataset's (`info`), and the phases they train."""
+    """The options with --resolution=0 replaced by the dataset's (`info`), and the phases they train. A DCGAN does
+    not grow: its --start_resolution is set to --resolution, so it trains one stable phase of --kimg_per_phase (up
+    to --total_kimg)."""
     if not options.resolution:
         options = options.replace(resolution=info.resolution)
+    if options.architecture == "dcgan":
+        options = options.replace(start_resolution=options.resolution)
     if options.resolution > info.resolution:
         raise TfpganError(f"--resolution={options.resolution} (from the command line or a --flagfile) is above the "
                           f"dataset's {info.resolution}: pass --resolution={info.resolution} (after any --flagfile) "

@@ -1,4 +1,5 @@
-"""The distributed progressive-GAN training loop: one compiled step per phase, resumable, monitored."""
+"""The distributed GAN training loop (progressive or DCGAN; AC-GAN, unconditional or per class): one compiled step
+per phase, resumable, monitored."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from tfpgan.data.pipeline import box_downsample, load, read_ids
 from tfpgan.errors import TfpganError
 from tfpgan.export import export_generator
 from tfpgan.metrics.swd import swd
-from tfpgan.models.networks import Discriminator, Generator, fade_images
+from tfpgan.models.factory import build_discriminator, build_generator
+from tfpgan.models.networks import fade_images
 from tfpgan.options import TrainOptions
 from tfpgan.training import ada, diffaugment, losses, summaries
 from tfpgan.training.checkpoints import by_path, reset_optimizer
@@ -129,7 +131,7 @@ class Trainer:
 
     def _check_batch(self, resolution: int) -> None:
         batch = self.batch_size(resolution)
-        group = min(self.config.mbstd_group_size, batch)
+        group = min(self.config.mbstd_group_size, batch) if self.config.architecture == "pggan" else 1
         if batch < 1 or (group > 1 and batch % group):
             raise TfpganError(f"batch {batch} at {resolution}x{resolution} is not a multiple of the minibatch-"
                               f"stddev group size {self.config.mbstd_group_size}")
@@ -142,20 +144,12 @@ class Trainer:
         return value_for({int(k): v for k, v in self.config.lr_per_resolution.items()}, resolution,
                          self.config.learning_rate)
 
-    def _networks(self, name_suffix: str = ""):
-        c = self.config
-        return Generator(self.info.num_classes, latent_size=c.latent_size, channels=self.info.channels,
-                         max_resolution=c.resolution, fmap_base=c.fmap_base, fmap_max=c.fmap_max,
-                         conditioning=c.conditioning, name=f"generator{name_suffix}")
-
     def _build(self) -> None:
-        c = self.config
+        c, classes, channels = self.config, self.info.num_classes, self.info.channels
         keras.utils.set_random_seed(c.seed)  # reproducible initial weights
-        self.generator = self._networks()
-        self.generator_ema = self._networks("_ema")
-        self.discriminator = Discriminator(self.info.num_classes, channels=self.info.channels,
-                                           max_resolution=c.resolution, fmap_base=c.fmap_base, fmap_max=c.fmap_max,
-                                           mbstd_group_size=c.mbstd_group_size, conditioning=c.conditioning)
+        self.generator = build_generator(c, classes, channels)
+        self.generator_ema = build_generator(c, classes, channels, name="generator_ema")
+        self.discriminator = build_discriminator(c, classes, channels)
         for ema, variable in zip(self.generator_ema.variables, self.generator.variables):
             ema.assign(variable)
         self.g_optimizer, self.d_optimizer = (self._optimizer("g_adam"), self._optimizer("d_adam"))
@@ -236,8 +230,8 @@ class Trainer:
                 return tf.zeros(tf.shape(labels), tf.float32)
             return tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels), tf.float32)
 
-        def discriminate(images, training=True):
-            return D(images, resolution=resolution, fading=fading, training=training)
+        def discriminate(images, labels, training=True):  # a per-class D routes by labels, the others ignore them
+            return D(images, labels, resolution=resolution, fading=fading, training=training)
 
         def d_gradients(reals, labels, step, p, regularize: bool):
             batch = tf.shape(reals)[0]
@@ -248,17 +242,17 @@ class Trainer:
             with tf.GradientTape() as tape:
                 fakes = G(latents, labels, resolution=resolution, fading=fading, training=True)  # the reals' labels
                 real_view, fake_view = self._d_view(reals, step, 20, p), self._d_view(fakes, step, 21, p)
-                real_scores, real_logits = discriminate(real_view)
-                fake_scores, fake_logits = discriminate(fake_view)
-                if c.loss == "wgan_gp":
+                real_scores, real_logits = discriminate(real_view, labels)
+                fake_scores, fake_logits = discriminate(fake_view, labels)
+                if c.loss == "wgan_gp":  # interpolate i mixes real i and fake i, both of class labels[i]
                     mix = tf.random.stateless_uniform([batch, 1, 1, 1], self._seed(step, 3))
-                    penalty = losses.gradient_penalty(lambda x: discriminate(x, False)[0], real_view, fake_view,
+                    penalty = losses.gradient_penalty(lambda x: discriminate(x, labels, False)[0], real_view, fake_view,
                                                       c.gp_target, mix=mix, loss_scale=scale)
                     terms = losses.discriminator_loss(real_scores, fake_scores, penalty, real_logits, fake_logits,
                                                       labels, labels, c.gp_weight, c.drift_weight, c.ac_weight)
                 else:
-                    penalty = losses.r1_penalty(lambda x: discriminate(x, False)[0], real_view, loss_scale=scale) \
-                        if regularize else tf.zeros([batch])
+                    penalty = losses.r1_penalty(lambda x: discriminate(x, labels, False)[0], real_view,
+                                                loss_scale=scale) if regularize else tf.zeros([batch])
                     terms = losses.ns_discriminator_loss(real_scores, fake_scores, penalty, real_logits, fake_logits,
                                                          labels, labels, c.r1_gamma / 2 * c.r1_interval,
                                                          c.ac_weight)
@@ -277,7 +271,7 @@ class Trainer:
             fake_labels = self._generator_labels(batch, step, 6)
             with tf.GradientTape() as tape:
                 fakes = G(latents, fake_labels, resolution=resolution, fading=fading, training=True)
-                fake_scores, fake_logits = discriminate(self._d_view(fakes, step, 22, p))
+                fake_scores, fake_logits = discriminate(self._d_view(fakes, step, 22, p), fake_labels)
                 terms = losses.generator_loss(fake_scores, fake_logits, fake_labels, c.ac_weight, c.loss)
                 loss = average(terms["total"])
                 scaled = self.g_optimizer.scale_loss(loss) if mixed else loss
@@ -295,7 +289,7 @@ class Trainer:
             optimizer.apply_gradients(pairs)
 
         def d_step(reals, labels, step, p):
-            if c.loss == "wgan_gp":
+            if c.loss == "wgan_gp" or not c.r1_gamma:  # R1 with gamma 0 (DCGAN) would only cost time
                 return plain_d(reals, labels, step, p)
             return tf.cond(step % c.r1_interval == 0, lambda: regularized_d(reals, labels, step, p),
                            lambda: plain_d(reals, labels, step, p))
@@ -319,6 +313,8 @@ class Trainer:
             per_replica = self.strategy.run(replica_step, args=(reals, labels, self.step, p))
             for ema, variable in zip(self.generator_ema.trainable_variables, G.trainable_variables):
                 ema.assign(variable + c.ema_beta * (ema - variable))
+            for ema, variable in zip(self.generator_ema.non_trainable_variables, G.non_trainable_variables):
+                ema.assign(variable)  # batch-norm moving statistics (and the fade α, already equal) as they are
             metrics = {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
                        for k, v in per_replica.items()}
             self.metric_sums.assign_add(tf.stack([metrics[name] for name in METRIC_NAMES]))
@@ -421,7 +417,7 @@ class Trainer:
                 "dataset_name": self.info.name, "dataset_fingerprint": self.info.fingerprint,
                 "dataset_folds": self.info.folds, "trained_on_folds": self.folds, "test_fold": c.test_fold,
                 "kimg": round(self.kimg, 3), "ema_beta": c.ema_beta, "seed": c.seed,
-                "architecture": "pggan", "loss": c.loss, "augment": list(c.augment),
+                "architecture": c.architecture, "loss": c.loss, "augment": list(c.augment),
                 "augment_p": round(float(self.augment_p.numpy()), 4), "excluded_ids": list(self.excluded_ids),
                 "output": "images float32 [N, H, W, C] in [0, 1]"}
 
@@ -495,7 +491,8 @@ class Trainer:
                 f"{self.info.name} ({images} images, test fold {c.test_fold}); global batch {batches} "
                 f"({self.replicas} replica(s), {type(self.strategy).__name__}); logdir {c.logdir}; loss {c.loss}; "
                 f"augmentation {','.join(c.augment) or 'none'}{f' (p {c.augment_p})' if c.augment else ''}"
-                f"{f'; {len(self.excluded_ids)} ids excluded' if self.excluded_ids else ''}")
+                f"{f'; {len(self.excluded_ids)} ids excluded' if self.excluded_ids else ''}; networks "
+                f"{c.architecture}, conditioning {c.conditioning}")
 
     def _loop(self, should_stop, writer) -> None:
         c = self.config
