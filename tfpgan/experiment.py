@@ -27,7 +27,7 @@ from tfpgan.data.dataset_info import DatasetInfo, read_info
 from tfpgan.data.pipeline import check_folds
 from tfpgan.errors import TfpganError
 from tfpgan.options import BuildOptions, EvaluationOptions, ExperimentOptions, TrainOptions, uses_synthetic
-from tfpgan.training.schedule import build_phases, describe_schedule
+from tfpgan.training.schedule import describe_schedule, phases_for
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +67,7 @@ def describe(options: ExperimentOptions) -> str:
     lines = [options.to_json().rstrip()]
     for name, train in generator_runs(options).items():
         resolution = train.resolution or options.dataset_resolution
-        phases = build_phases(train.start_resolution, resolution, train.kimg_per_phase, train.kimg_per_transition,
-                              train.total_kimg)
+        phases = phases_for(train, resolution)
         lines += [f"GAN schedule of every fold{f' of generator {name}' if name else ''} ({resolution}x{resolution}):",
                   describe_schedule(phases, train.batch_per_resolution)]
     return "\n".join(lines + ["global batch = batch/replica x replicas; kimg counts global images"])
@@ -166,7 +165,8 @@ def save_samples(options: ExperimentOptions, info: DatasetInfo, train_folds: lis
 
 
 def quality_table(options: ExperimentOptions, folds: list[int]) -> list[str]:
-    """Markdown lines: `quality_report.summary_table` of every generator's folds whose quality audit exists."""
+    """Markdown lines: `quality_report.summary_table` of every generator's folds whose quality audit exists (with a
+    generator column under --generators)."""
     from tfpgan.quality_report import summary_table
 
     rows = []
@@ -175,8 +175,8 @@ def quality_table(options: ExperimentOptions, folds: list[int]) -> list[str]:
             path = os.path.join(step_dir(options, run_folder.QUALITY_DIR, name, fold), run_folder.QUALITY_JSON)
             if os.path.isfile(path):
                 with open(path, encoding="utf-8") as handle:
-                    rows.append((f"{name} {fold}".strip(), json.load(handle)))
-    return summary_table(rows)
+                    rows.append(((name, str(fold)) if name else str(fold), json.load(handle)))
+    return summary_table(rows, ("generator", "fold") if options.generator_options else "fold")
 
 
 def write_summary(options: ExperimentOptions, folds: list[int]) -> str:

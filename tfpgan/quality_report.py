@@ -104,17 +104,19 @@ def _percent(fraction: float) -> str:
     return f"{100 * fraction:.1f}%"
 
 
-def summary_table(rows: Sequence[tuple[str, dict]], label: str = "fold") -> list[str]:
+def summary_table(rows: Sequence[tuple[str | tuple[str, ...], dict]],
+                  label: str | tuple[str, ...] = "fold") -> list[str]:
     """Markdown lines: a row per (name, quality report), a column per headline number that any report holds
     (SWD x1e3, its real-vs-real floor and their ratio; FID and KID per feature space with the real-vs-real
     baseline in parentheses, "meaningless" when the feature classifier does no better than the majority rate;
     that classifier's held-out accuracy; memorized images with the rate expected without copying); n/a where
-    missing."""
-    headlines = [(name, _headline(report)) for name, report in rows]
+    missing. A row's name and the label may be tuples: several leading columns (e.g. generator, fold)."""
+    labels = (label,) if isinstance(label, str) else tuple(label)
+    headlines = [((name,) if isinstance(name, str) else tuple(name), _headline(report)) for name, report in rows]
     columns = list(dict.fromkeys(column for _, cells in headlines for column in cells))
-    return ["| " + " | ".join([label, *columns]) + " |", "|---" * (len(columns) + 1) + "|",
-            *("| " + " | ".join([name, *(cells.get(column, "n/a") for column in columns)]) + " |"
-              for name, cells in headlines)]
+    return ["| " + " | ".join([*labels, *columns]) + " |", "|---" * (len(columns) + len(labels)) + "|",
+            *("| " + " | ".join([*names, *(cells.get(column, "n/a") for column in columns)]) + " |"
+              for names, cells in headlines)]
 
 
 def summary_text(report: dict) -> str:

@@ -96,6 +96,10 @@ def resolve(options: TrainOptions, info: DatasetInfo) -> tuple[TrainOptions, lis
         raise TfpganError(f"--resolution={options.resolution} (from the command line or a --flagfile) is above the "
                           f"dataset's {info.resolution}: pass --resolution={info.resolution} (after any --flagfile) "
                           "or 0 for the dataset's own")
-    phases = build_phases(options.start_resolution, options.resolution, options.kimg_per_phase,
-                          options.kimg_per_transition, options.total_kimg)
-    return options, phases
+    return options, phases_for(options, options.resolution)
+
+
+def phases_for(options: TrainOptions, resolution: int) -> list[Phase]:
+    """The phases `options` train up to `resolution`: a DCGAN's one stable phase there, a progressive GAN's growth."""
+    start = resolution if options.architecture == "dcgan" else options.start_resolution
+    return build_phases(start, resolution, options.kimg_per_phase, options.kimg_per_transition, options.total_kimg)
