@@ -33,8 +33,9 @@ from tfpgan.options import (
 FLAGS = flags.FLAGS
 # Per binary, the flags a user changes first (listed by --helpshort).
 KEY_FLAGS = {
-    "train": ("dataset", "logdir", "test_fold", "resolution", "kimg_per_phase", "kimg_per_transition",
-              "batch_per_resolution", "strategy", "deterministic", "dry_run"),
+    "train": ("dataset", "logdir", "test_fold", "resolution", "architecture", "conditioning", "loss", "augment",
+              "augment_p", "kimg_per_phase", "kimg_per_transition", "batch_per_resolution", "exclude_ids", "strategy",
+              "deterministic", "dry_run"),
     "evaluation": ("dataset", "output", "regimes", "synthetic", "synthetic_sets", "folds", "seeds", "classifier",
                    "classifier_epochs", "classifier_steps", "classic_rotation_degrees", "deterministic"),
     "split_validation": ("dataset", "test_fold", "validation_fraction", "classifier_seed", "output"),
@@ -43,8 +44,9 @@ KEY_FLAGS = {
     "build": ("source", "output", "resolution", "channels", "folds"),
     "export": ("logdir", "checkpoint"),
     "benchmark": ("what", "seconds"),
-    "experiment": ("output", "dataset", "source", "dataset_resolution", "folds", "regimes", "synthesis_count",
-                   "kimg_per_phase", "classifier_epochs", "deterministic", "report_only", "dry_run"),
+    "experiment": ("output", "dataset", "source", "dataset_resolution", "folds", "regimes", "seeds", "synthesis_count",
+                   "synthesis_counts", "generators", "kimg_per_phase", "classifier_epochs", "deterministic",
+                   "report_only", "dry_run"),
 }
 
 

@@ -3,6 +3,9 @@ class-balanced images, audit them, then evaluate the classifier under every augm
 
   python -m tools.experiment --flagfile=flags/quickstart_experiment.cfg --output=runs/quickstart
   python -m tools.experiment --flagfile=flags/quickstart_experiment.cfg --output=runs/quickstart --dry_run
+  python -m tools.experiment --flagfile=flags/quickstart_experiment.cfg --output=runs/quickstart \
+      --synthesis_counts=0,250,500,1000,2000        # the synthetic-count curve, reusing each fold's GAN
+  python -m tools.experiment --flagfile=flags/quickstart_compare.cfg --output=runs/compare   # two generators
 
 Re-running the same command skips finished steps and resumes unfinished ones (layout: tfpgan/experiment.py).
 Folds on several hosts, one shared OUTPUT: add --folds=K on each (or a SLURM array), then merge with --report_only:
