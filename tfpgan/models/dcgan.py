@@ -19,8 +19,7 @@ import math
 import keras
 from keras import ops
 
-from tfpgan.models.layers import WeightedSum
-from tfpgan.models.networks import CONDITIONINGS, nf
+from tfpgan.models.networks import ConfiguredNetwork
 from tfpgan.options import DCGAN_MIN_RESOLUTION as _MIN_RESOLUTION
 
 _LRELU_SLOPE = 0.2
@@ -40,50 +39,20 @@ def _batch_norm(name: str = "bn") -> keras.layers.Layer:
     return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
 
 
-class _DCGANNetwork(keras.Model):
-    """Configuration, feature-map rule, the phase check and the (unused) fade layer of G and D."""
+class _DCGANNetwork(ConfiguredNetwork):
+    """The phase check of G and D: one resolution, no fading."""
 
     def __init__(self, num_classes: int, channels: int, max_resolution: int, fmap_base: int, fmap_max: int,
                  conditioning: str, **kwargs):
-        super().__init__(**kwargs)
-        if conditioning not in CONDITIONINGS:
-            raise ValueError(f"conditioning must be one of {CONDITIONINGS}, got {conditioning!r}")
-        if max_resolution < _MIN_RESOLUTION or max_resolution & (max_resolution - 1):
-            raise ValueError(f"a DCGAN's resolution must be a power of 2 >= {_MIN_RESOLUTION}, got {max_resolution}")
-        self.num_classes = num_classes
-        self.channels = channels
-        self.max_resolution = max_resolution
-        self.fmap_base = fmap_base
-        self.fmap_max = fmap_max
-        self.conditioning = conditioning
+        super().__init__(num_classes, channels, max_resolution, fmap_base, fmap_max, conditioning,
+                         min_resolution=_MIN_RESOLUTION, **kwargs)
         self.resolutions = [max_resolution]
-        self.fade = WeightedSum(name="fade")
-
-    @property
-    def num_label_outputs(self) -> int:
-        """Label logits of D / one-hot width fed to G: num_classes for AC-GAN, else 0."""
-        return self.num_classes if self.conditioning == "acgan" else 0
-
-    def features(self, resolution: int) -> int:
-        """Feature maps of the layer whose output is ``resolution`` x ``resolution``."""
-        return nf(int(math.log2(resolution)) - 1, self.fmap_base, self.fmap_max)
 
     def check_phase(self, resolution: int, fading: bool) -> None:
         if resolution != self.max_resolution:
             raise ValueError(f"a DCGAN works at its resolution {self.max_resolution} only, got {resolution}")
         if fading:
             raise ValueError("a DCGAN does not grow: fading must be False")
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "num_classes": self.num_classes,
-            "channels": self.channels,
-            "max_resolution": self.max_resolution,
-            "fmap_base": self.fmap_base,
-            "fmap_max": self.fmap_max,
-            "conditioning": self.conditioning,
-        }
 
 
 @keras.saving.register_keras_serializable(package="tfpgan")

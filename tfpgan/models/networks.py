@@ -48,31 +48,23 @@ def _lrelu() -> keras.layers.Layer:
     return keras.layers.LeakyReLU(negative_slope=_LRELU_SLOPE)
 
 
-class _ProgressiveNetwork(keras.Model):
-    """Configuration, resolution bookkeeping and the shared fade layer of G and D."""
+class ConfiguredNetwork(keras.Model):
+    """What every G and D (progressive or DCGAN) holds: its configuration, the feature-map rule, the label width
+    and the fade layer the trainer sets (unused by a network that does not grow)."""
 
-    def __init__(
-        self,
-        num_classes: int,
-        channels: int,
-        max_resolution: int,
-        fmap_base: int,
-        fmap_max: int,
-        conditioning: str,
-        **kwargs,
-    ):
+    def __init__(self, num_classes: int, channels: int, max_resolution: int, fmap_base: int, fmap_max: int,
+                 conditioning: str, min_resolution: int = 4, **kwargs):
         super().__init__(**kwargs)
         if conditioning not in CONDITIONINGS:
             raise ValueError(f"conditioning must be one of {CONDITIONINGS}, got {conditioning!r}")
-        if max_resolution < 4 or max_resolution & (max_resolution - 1):
-            raise ValueError(f"max_resolution must be a power of 2 >= 4, got {max_resolution}")
+        if max_resolution < min_resolution or max_resolution & (max_resolution - 1):
+            raise ValueError(f"max_resolution must be a power of 2 >= {min_resolution}, got {max_resolution}")
         self.num_classes = num_classes
         self.channels = channels
         self.max_resolution = max_resolution
         self.fmap_base = fmap_base
         self.fmap_max = fmap_max
         self.conditioning = conditioning
-        self.resolutions = [2**level for level in range(2, int(math.log2(max_resolution)) + 1)]
         self.fade = WeightedSum(name="fade")
 
     @property
@@ -81,16 +73,8 @@ class _ProgressiveNetwork(keras.Model):
         return self.num_classes if self.conditioning == "acgan" else 0
 
     def features(self, resolution: int) -> int:
-        """Feature maps of the block working at ``resolution`` (nf of its stage)."""
+        """Feature maps of the layer working at ``resolution`` (nf of its stage)."""
         return nf(int(math.log2(resolution)) - 1, self.fmap_base, self.fmap_max)
-
-    def level(self, resolution: int, fading: bool) -> int:
-        """Index of ``resolution`` in ``self.resolutions``; validates the phase."""
-        if resolution not in self.resolutions:
-            raise ValueError(f"resolution must be one of {self.resolutions}, got {resolution}")
-        if fading and resolution == 4:
-            raise ValueError("cannot fade in the 4x4 block: there is no lower resolution")
-        return self.resolutions.index(resolution)
 
     def get_config(self) -> dict:
         return {
@@ -102,6 +86,23 @@ class _ProgressiveNetwork(keras.Model):
             "fmap_max": self.fmap_max,
             "conditioning": self.conditioning,
         }
+
+
+class _ProgressiveNetwork(ConfiguredNetwork):
+    """Resolution bookkeeping of the progressive G and D."""
+
+    def __init__(self, num_classes: int, channels: int, max_resolution: int, fmap_base: int, fmap_max: int,
+                 conditioning: str, **kwargs):
+        super().__init__(num_classes, channels, max_resolution, fmap_base, fmap_max, conditioning, **kwargs)
+        self.resolutions = [2**level for level in range(2, int(math.log2(max_resolution)) + 1)]
+
+    def level(self, resolution: int, fading: bool) -> int:
+        """Index of ``resolution`` in ``self.resolutions``; validates the phase."""
+        if resolution not in self.resolutions:
+            raise ValueError(f"resolution must be one of {self.resolutions}, got {resolution}")
+        if fading and resolution == 4:
+            raise ValueError("cannot fade in the 4x4 block: there is no lower resolution")
+        return self.resolutions.index(resolution)
 
 
 @keras.saving.register_keras_serializable(package="tfpgan")
