@@ -69,7 +69,7 @@ def test_two_hosts_build_the_dataset_once_and_write_only_their_own_folds(two_hos
     for fold, (code, _, stderr) in hosts.items():
         assert code == 0, stderr[-3000:]
         assert set(re.findall(r"fold (\d+): GAN training", stderr)) == {str(fold)}
-        assert set(re.findall(r"fold (\d+) \S+: test accuracy", stderr)) == {str(fold)}
+        assert set(re.findall(r"fold (\d+) seed \d+ \S+: test accuracy", stderr)) == {str(fold)}
     logs = "".join(stderr for _, _, stderr in hosts.values())
     assert logs.count("dataset: building") == 1 and logs.count("dataset: reusing") == 1
     output = tmp / "out"

@@ -37,7 +37,7 @@ def _flagfile(path, *lines):
     ("--resolution=48", "--resolution must be 0 or a power of two in 4..1024, got 48"),
     ("--kimg_per_phase=-3", "--kimg_per_phase must be > 0, got -3.0"),
     ("--batch_per_resolution=oops", "expected RESOLUTION:VALUE pairs like '4:128,8:64', got 'oops'"),
-    ("--conditioning=foo", "value should be one of <acgan|none>"),
+    ("--conditioning=foo", "value should be one of <acgan|none|per_class>"),
     ("--loss=hinge", "value should be one of <wgan_gp|ns_r1>"),
     ("--augment=translation,rotate", "--augment must be distinct names among translation, cutout, brightness"),
     ("--augment_p=1.5", "--augment_p must be 'auto' or a number in [0, 1], got '1.5'"),

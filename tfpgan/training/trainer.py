@@ -283,7 +283,10 @@ class Trainer:
         g_gradients = tf.function(g_gradients, jit_compile=c.jit_compile)
 
         def apply(optimizer, grads, variables):
-            pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+            # Replicas must all-reduce the same gradients: a variable one replica did not use (a per-class network
+            # whose class is absent from its shard) gets zeros there instead of being dropped.
+            pairs = [(tf.zeros_like(v) if g is None else g, v) for g, v in zip(grads, variables)
+                     if g is not None or self.replicas > 1]
             if mixed and self.replicas > 1:  # Keras checks finiteness per replica: make every replica see any failure
                 pairs = _poison_if_any_replica_non_finite(pairs)
             optimizer.apply_gradients(pairs)
