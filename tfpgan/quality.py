@@ -300,7 +300,7 @@ def class_mix_sample(labels: np.ndarray, counts: np.ndarray, rng: np.random.Gene
 def _overall_sample(real: LabeledArrays, synthetic: LabeledArrays, classes: Sequence[str],
                     seed: int) -> tuple[np.ndarray, dict]:
     """Positions of the synthetic images the overall values use, and their description for the report."""
-    real_counts, available = (np.bincount(s.labels, minlength=len(classes)) for s in (real, synthetic))
+    real_counts, available = real.class_counts(len(classes)), synthetic.class_counts(len(classes))
     counts = class_mix_counts(real_counts, available)
     if counts.sum():
         positions = class_mix_sample(synthetic.labels, counts, np.random.default_rng([seed, _CLASS_MIX_STREAM]))
@@ -440,8 +440,7 @@ def _real_baseline(real: LabeledArrays, real_feats: np.ndarray, heldout: Labeled
     comparison's size) against the training images: what a generator as good as new real images would get."""
     if heldout is None:
         return {"skipped": "no held-out real folds"}
-    counts = class_mix_counts(np.bincount(real.labels, minlength=num_classes),
-                              np.bincount(heldout.labels, minlength=num_classes), limit=size)
+    counts = class_mix_counts(real.class_counts(num_classes), heldout.class_counts(num_classes), limit=size)
     chosen = (class_mix_sample(heldout.labels, counts, np.random.default_rng([options.seed, _BASELINE_STREAM]))
               if counts.sum() else np.arange(len(heldout)))
     return _distances(real_feats, heldout_feats[chosen], options, 2, num_classes + 1)
