@@ -32,10 +32,11 @@ def _training_ids(dataset):
 
 def test_the_table_has_one_row_per_setting_with_per_class_columns():
     row = {"flagfile": "flags/quickstart.cfg", "loss": "ns_r1", "augment": "adaptive", "subset": 0.1,
-           "training_images": 175, "kimg": 30.0, "seconds": 151.2, "augment_p": 0.42,
-           "per_class": {"a": {"swd_over_floor": 2.5, "kid_x1e3": 1.25}, "b": {"swd_over_floor": 3.0, "kid_x1e3": 0.5}}}
+           "training_images": 175, "seed": 1, "kimg": 30.0, "seconds": 151.2, "augment_p": 0.42,
+           "per_class": {"a": {"swd_over_floor": 2.5, "swd_over_floor_unmatched": 3.5, "kid_x1e3": 1.25},
+                         "b": {"swd_over_floor": 3.0, "swd_over_floor_unmatched": 4.25, "kid_x1e3": 0.5}}}
     lines = benchmark._gan_table([row], ["a", "b"]).splitlines()
-    assert lines[0] == ("| flagfile | data | loss | augmentation | kimg | seconds | SWD/floor a | SWD/floor b | "
-                        "KID×1e3 a | KID×1e3 b |")
-    assert lines[2] == ("| flags/quickstart.cfg | 10% (175) | ns_r1 | adaptive (p=0.42) | 30 | 151 | 2.50 | 3.00 | "
-                        "1.25 | 0.50 |")
+    assert lines[0] == ("| flagfile | data | loss | augmentation | seed | kimg | seconds | SWD/floor a (unmatched) | "
+                        "SWD/floor b (unmatched) | KID×1e3 a | KID×1e3 b |")
+    assert lines[2] == ("| flags/quickstart.cfg | 10% (175) | ns_r1 | adaptive (p=0.42) | 1 | 30 | 151 | 2.50 (3.50) | "
+                        "3.00 (4.25) | 1.25 | 0.50 |")

@@ -96,13 +96,13 @@ def test_sigterm_saves_a_checkpoint_and_exits_saying_how_to_resume(gan_dataset, 
 
 def test_dry_run_prints_the_options_and_the_schedule_and_writes_nothing(gan_dataset, tmp_path):
     result = _train("--flagfile=flags/quickstart.cfg", f"--dataset={gan_dataset}", f"--logdir={tmp_path / 'run'}",
-                    "--resolution=16", "--dry_run")
+                    "--resolution=16", "--start_resolution=8", "--dry_run")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert '"kimg_per_phase": 6.0' in result.stdout and '"resolution": 16' in result.stdout
+    assert '"kimg_per_phase": 15.0' in result.stdout and '"resolution": 16' in result.stdout
     assert '"loss": "ns_r1"' in result.stdout and '"augment_p": "auto"' in result.stdout
     schedule = [line.split() for line in result.stdout.splitlines() if line.strip().endswith(("stable", "fade-in"))]
-    assert schedule == [["0", "0.0-6.0", "8x8", "16", "stable"], ["1", "6.0-12.0", "16x16", "16", "fade-in"],
-                        ["2", "12.0-18.0", "16x16", "16", "stable"]]
+    assert schedule == [["0", "0.0-15.0", "8x8", "16", "stable"], ["1", "15.0-30.0", "16x16", "16", "fade-in"],
+                        ["2", "30.0-45.0", "16x16", "16", "stable"]]
     assert not os.path.exists(tmp_path / "run")
 
 

@@ -509,6 +509,10 @@ class BenchmarkOptions(Options):
                                        "flagfile's).", rule=NON_NEGATIVE)
     gan_images: int = option(256, "--what=gan_quality: images per class on each side of SWD (floor: two disjoint real "
                              "samples of this size) and KID.", rule=POSITIVE)
+    gan_seeds: tuple[int, ...] = option((0,), "--what=gan_quality trains every setting once per seed (--seed of the "
+                                        "run: weights, latents, data order), e.g. '0,1,2'.",
+                                        rule=Rule("distinct seeds >= 0", lambda v: bool(v) and len(set(v)) == len(
+                                            v) and min(v) >= 0), parse=parse_int_list, format=format_list)
 
 
 # --- classifier evaluation ----------------------------------------------------------------------------------------

@@ -249,12 +249,15 @@ def benchmark_gan_quality(options: BenchmarkOptions) -> dict:
             logdir = os.path.join(scratch, f"run-{subset}-{loss}-{augment}")
             runs.append((options.gan_flagfile, _gan_config(options, dataset, logdir, loss, augment, subset), subset))
         rows = []
-        for flagfile, config, subset in runs:
-            rows.append({"flagfile": flagfile, **_train_and_measure(config, reference, subset)})
+        for (flagfile, config, subset), seed in itertools.product(runs, options.gan_seeds):
+            rows.append({"flagfile": flagfile, **_train_and_measure(
+                config.replace(seed=seed, logdir=f"{config.logdir}-seed{seed}"), reference, subset)})
             logger.info("%s", rows[-1])
     return {"what": "gan_quality", "data": "elpv at 32x32, GAN on folds 1-2 (test fold 0)",
             "images_per_class_per_side": options.gan_images, "classes": reference["classes"],
-            "swd_ratio_method": "swd_with_floor: synthetic N vs real N (reference) over real N' vs the same reference",
+            "swd_ratio_method": "swd_with_floor: synthetic N vs real N (reference) over real N' vs the same reference; "
+                                "unmatched (the former quickstart report's way): synthetic N vs all 2N real over the "
+                                "same floor",
             "kid_features": "penultimate layer of a cnn trained on the real training folds (domain KID)",
             "results": rows, "markdown": _gan_table(rows, reference["classes"])}
 
@@ -332,10 +335,10 @@ def _train_and_measure(config, reference: dict, subset: float) -> dict:
     import tensorflow as tf
 
     from tfpgan.metrics.fid_kid import kernel_inception_distance
-    from tfpgan.metrics.swd import swd_with_floor
+    from tfpgan.metrics.swd import swd, swd_with_floor
     from tfpgan.training.trainer import Trainer
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(config.seed)
     trainer = Trainer(config, strategy=tf.distribute.get_strategy())
     started = time.perf_counter()
     trainer.train()
@@ -346,12 +349,16 @@ def _train_and_measure(config, reference: dict, subset: float) -> dict:
         latents = tf.random.stateless_normal([count, config.latent_size], [1, label])
         fakes = trainer.generator_ema(latents, tf.fill([count], label), resolution=config.resolution)
         fakes = np.clip((fakes.numpy() + 1.0) / 2.0, 0.0, 1.0)
-        swd = swd_with_floor(real["reference"], real["floor"], fakes, seed=label)
+        matched = swd_with_floor(real["reference"], real["floor"], fakes, seed=label)
+        # The former quickstart report's way: N synthetic against all 2N real images, over the same floor.
+        pooled = swd(np.concatenate([real["reference"], real["floor"]]), fakes, seed=label)["average"]
         kid, _ = kernel_inception_distance(real["features"], reference["extract"](fakes), num_subsets=50,
                                            subset_size=min(count, 100), seed=label)
-        per_class[name] = {"images": count, "swd_over_floor": round(swd["ratio_to_floor"], 2),
+        per_class[name] = {"images": count, "swd_over_floor": round(matched["ratio_to_floor"], 2),
+                           "swd_over_floor_unmatched": round(
+                               pooled / matched["real_vs_real_noise_floor"]["average"], 2),
                            "kid_x1e3": round(1e3 * kid, 2)}
-    return {"loss": config.loss, "augment": _augment_name(config), "subset": subset,
+    return {"loss": config.loss, "augment": _augment_name(config), "subset": subset, "seed": config.seed,
             "training_images": sum(trainer.class_counts) - len(trainer.excluded_ids), "kimg": trainer.kimg,
             "seconds": round(seconds, 1),
             "augment_p": round(float(trainer.augment_p.numpy()), 3) if config.augment else None,
@@ -363,16 +370,19 @@ def _augment_name(config) -> str:
 
 
 def _gan_table(rows: list[dict], classes) -> str:
-    """The README table: one row per setting; SWD / floor and KID x1e3 per class."""
-    header = ["flagfile", "data", "loss", "augmentation", "kimg", "seconds", *[f"SWD/floor {c}" for c in classes],
+    """The README table: one row per setting; SWD / floor (matched sizes, then unmatched) and KID x1e3 per class."""
+    header = ["flagfile", "data", "loss", "augmentation", "seed", "kimg", "seconds",
+              *[f"SWD/floor {c} (unmatched)" for c in classes],
               *[f"KID×1e3 {c}" for c in classes]]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
+        scores = [row["per_class"][c] for c in classes]
         data = "all" if row["subset"] == 1 else f"{row['subset']:.0%} ({row['training_images']})"
         augment = row["augment"] + (f" (p={row['augment_p']:.2f})" if row["augment"] == "adaptive" else "")
-        cells = [row["flagfile"], data, row["loss"], augment, f"{row['kimg']:g}", f"{row['seconds']:.0f}",
-                 *[f"{row['per_class'][c]['swd_over_floor']:.2f}" for c in classes],
-                 *[f"{row['per_class'][c]['kid_x1e3']:.2f}" for c in classes]]
+        cells = [row["flagfile"], data, row["loss"], augment, str(row["seed"]), f"{row['kimg']:g}",
+                 f"{row['seconds']:.0f}",
+                 *[f"{s['swd_over_floor']:.2f} ({s['swd_over_floor_unmatched']:.2f})" for s in scores],
+                 *[f"{s['kid_x1e3']:.2f}" for s in scores]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
