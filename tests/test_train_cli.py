@@ -99,7 +99,7 @@ def test_dry_run_prints_the_options_and_the_schedule_and_writes_nothing(gan_data
                     "--resolution=16", "--start_resolution=8", "--dry_run")
     assert result.returncode == 0, result.stderr[-2000:]
     assert '"kimg_per_phase": 15.0' in result.stdout and '"resolution": 16' in result.stdout
-    assert '"loss": "ns_r1"' in result.stdout and '"augment_p": "auto"' in result.stdout
+    assert '"loss": "wgan_gp"' in result.stdout and '"augment_p": "auto"' in result.stdout
     schedule = [line.split() for line in result.stdout.splitlines() if line.strip().endswith(("stable", "fade-in"))]
     assert schedule == [["0", "0.0-15.0", "8x8", "16", "stable"], ["1", "15.0-30.0", "16x16", "16", "fade-in"],
                         ["2", "30.0-45.0", "16x16", "16", "stable"]]
