@@ -64,6 +64,7 @@ RESOLUTION_OR_ZERO = Rule(f"0 or a power of two in {MIN_RESOLUTION}..{MAX_RESOLU
 OPEN_FRACTION = Rule("in (0, 1)", lambda v: 0.0 < v < 1.0)
 HALF_OPEN_FRACTION = Rule("in [0, 1)", lambda v: 0.0 <= v < 1.0)
 PERCENT = Rule("in [0, 100]", lambda v: 0.0 <= v <= 100.0)
+DISTINCT_NON_NEGATIVE = Rule("distinct integers >= 0", lambda v: len(set(v)) == len(v) and all(n >= 0 for n in v))
 RESOLUTION_MAP = Rule("RESOLUTION:VALUE pairs with power-of-two resolutions and values > 0",
                       lambda m: all(valid_resolution(int(k)) and v > 0 for k, v in m.items()))
 
@@ -511,8 +512,9 @@ class BenchmarkOptions(Options):
                              "samples of this size) and KID.", rule=POSITIVE)
     gan_seeds: tuple[int, ...] = option((0,), "--what=gan_quality trains every setting once per seed (--seed of the "
                                         "run: weights, latents, data order), e.g. '0,1,2'.",
-                                        rule=Rule("distinct seeds >= 0", lambda v: bool(v) and len(set(v)) == len(
-                                            v) and min(v) >= 0), parse=parse_int_list, format=format_list)
+                                        rule=Rule("one or more distinct integers >= 0",
+                                                  lambda v: bool(v) and DISTINCT_NON_NEGATIVE.holds(v)),
+                                        parse=parse_int_list, format=format_list)
 
 
 # --- classifier evaluation ----------------------------------------------------------------------------------------
@@ -833,8 +835,7 @@ class ExperimentOptions(Options):
         (), "The synthetic-count curve, e.g. '0,250,500,1000,2000': after the report, evaluate per level N a set of N "
         "synthetic images per class from each fold's GAN (regime synthetic[nN]) beside the real images oversampled "
         "to the same counts (oversample[nN]); level 0 is the regime none. Writes OUTPUT/sweep/sweep.png and a table.",
-        rule=Rule("distinct integers >= 0", lambda v: len(set(v)) == len(v) and all(n >= 0 for n in v)),
-        parse=parse_int_list, format=format_list)
+        rule=DISTINCT_NON_NEGATIVE, parse=parse_int_list, format=format_list)
     quality: bool = option(True, "Audit each fold's synthetic images (as tools.measure_quality does) into the "
                            "report.")
     quality_max_images: int = option(0, "Audit a seeded random sample of at most this many synthetic images per "
