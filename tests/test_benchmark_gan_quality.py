@@ -40,3 +40,23 @@ def test_the_table_has_one_row_per_setting_with_per_class_columns():
                         "SWD/floor b (unmatched) | KID×1e3 a | KID×1e3 b |")
     assert lines[2] == ("| flags/quickstart.cfg | 10% (175) | ns_r1 | adaptive (p=0.42) | 1 | 30 | 151 | 2.50 (3.50) | "
                         "3.00 (4.25) | 1.25 | 0.50 |")
+
+
+def test_settings_with_several_seeds_get_a_row_of_mean_and_sd_over_seeds():
+    def run(seed, swd, kid, p):
+        return {"flagfile": "f.cfg", "loss": "ns_r1", "augment": "adaptive", "subset": 0.1, "training_images": 175,
+                "seed": seed, "kimg": 30.0, "seconds": 100.0 + seed, "augment_p": p,
+                "per_class": {"a": {"swd_over_floor": swd, "swd_over_floor_unmatched": swd + 1, "kid_x1e3": kid}}}
+
+    single = dict(run(0, 9.0, 9.0, None), augment="none")
+    rows = [run(0, 2.0, 1.0, 0.25), run(1, 4.0, 3.0, 0.75), single]
+    (means,) = benchmark._seed_means(rows)  # the one-seed setting gets no mean row
+    assert means["seed"] == [0, 1] and means["augment_p"] == 0.5 and means["seconds"] == 100.5
+    sd = 2 ** 0.5  # sample sd of (2, 4) and of (1, 3)
+    assert means["per_class"]["a"] == {"swd_over_floor": {"mean": 3.0, "sd": sd},
+                                       "swd_over_floor_unmatched": {"mean": 4.0, "sd": sd},
+                                       "kid_x1e3": {"mean": 2.0, "sd": sd}}
+    lines = benchmark._gan_table(rows, ["a"]).splitlines()
+    assert len(lines) == 2 + 3 + 1
+    assert lines[-1] == ("| f.cfg | 10% (175) | ns_r1 | adaptive (p=0.50) | mean of 2 | 30 | 100 | "
+                         "3.00 ± 1.41 (4.00 ± 1.41) | 2.00 ± 1.41 |")

@@ -511,7 +511,8 @@ class BenchmarkOptions(Options):
     gan_images: int = option(256, "--what=gan_quality: images per class on each side of SWD (floor: two disjoint real "
                              "samples of this size) and KID.", rule=POSITIVE)
     gan_seeds: tuple[int, ...] = option((0,), "--what=gan_quality trains every setting once per seed (--seed of the "
-                                        "run: weights, latents, data order), e.g. '0,1,2'.",
+                                        "run: weights, latents, data order), e.g. '0,1,2'; several seeds add a "
+                                        "mean ± sd row per setting.",
                                         rule=Rule("one or more distinct integers >= 0",
                                                   lambda v: bool(v) and DISTINCT_NON_NEGATIVE.holds(v)),
                                         parse=parse_int_list, format=format_list)

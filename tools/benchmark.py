@@ -259,7 +259,8 @@ def benchmark_gan_quality(options: BenchmarkOptions) -> dict:
                                 "unmatched (the former quickstart report's way): synthetic N vs all 2N real over the "
                                 "same floor",
             "kid_features": "penultimate layer of a cnn trained on the real training folds (domain KID)",
-            "results": rows, "markdown": _gan_table(rows, reference["classes"])}
+            "results": rows, "means_over_seeds": _seed_means(rows),
+            "markdown": _gan_table(rows, reference["classes"])}
 
 
 AUGMENT_POLICY = ("translation", "cutout", "brightness", "contrast")
@@ -370,21 +371,53 @@ def _augment_name(config) -> str:
 
 
 def _gan_table(rows: list[dict], classes) -> str:
-    """The README table: one row per setting; SWD / floor (matched sizes, then unmatched) and KID x1e3 per class."""
+    """The README table: one row per setting and seed, then (settings with several seeds) one row of the mean ± sample
+    standard deviation over seeds; SWD / floor (matched sizes, then unmatched) and KID x1e3 per class."""
     header = ["flagfile", "data", "loss", "augmentation", "seed", "kimg", "seconds",
               *[f"SWD/floor {c} (unmatched)" for c in classes],
               *[f"KID×1e3 {c}" for c in classes]]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
+    for row in rows + _seed_means(rows):
         scores = [row["per_class"][c] for c in classes]
         data = "all" if row["subset"] == 1 else f"{row['subset']:.0%} ({row['training_images']})"
-        augment = row["augment"] + (f" (p={row['augment_p']:.2f})" if row["augment"] == "adaptive" else "")
-        cells = [row["flagfile"], data, row["loss"], augment, str(row["seed"]), f"{row['kimg']:g}",
-                 f"{row['seconds']:.0f}",
-                 *[f"{s['swd_over_floor']:.2f} ({s['swd_over_floor_unmatched']:.2f})" for s in scores],
-                 *[f"{s['kid_x1e3']:.2f}" for s in scores]]
+        p = row["augment_p"]
+        augment = row["augment"] + (f" (p={p:.2f})" if row["augment"] == "adaptive" else "")
+        seed = f"mean of {len(row['seed'])}" if isinstance(row["seed"], list) else str(row["seed"])
+        cells = [row["flagfile"], data, row["loss"], augment, seed, f"{row['kimg']:g}", f"{row['seconds']:.0f}",
+                 *[f"{_figure(s['swd_over_floor'])} ({_figure(s['swd_over_floor_unmatched'])})" for s in scores],
+                 *[_figure(s["kid_x1e3"]) for s in scores]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _figure(value) -> str:
+    return f"{value['mean']:.2f} ± {value['sd']:.2f}" if isinstance(value, dict) else f"{value:.2f}"
+
+
+def _seed_means(rows: list[dict]) -> list[dict]:
+    """One row per setting trained with two or more seeds: its seeds as a list, the mean seconds and p, and every
+    per-class figure as {"mean", "sd"} over the seeds (sd with n - 1)."""
+    settings: dict[tuple, list[dict]] = {}
+    for row in rows:
+        settings.setdefault((row["flagfile"], row["subset"], row["loss"], row["augment"]), []).append(row)
+    means = []
+    for runs in (runs for runs in settings.values() if len(runs) > 1):
+        first = runs[0]
+        per_class = {c: {name: _mean_sd([run["per_class"][c][name] for run in runs])
+                         for name in ("swd_over_floor", "swd_over_floor_unmatched", "kid_x1e3")}
+                     for c in first["per_class"]}
+        p = None if first["augment_p"] is None else _mean_sd([run["augment_p"] for run in runs])["mean"]
+        means.append({**{key: first[key] for key in ("flagfile", "loss", "augment", "subset", "training_images",
+                                                     "kimg")},
+                      "seed": [run["seed"] for run in runs], "augment_p": p,
+                      "seconds": _mean_sd([run["seconds"] for run in runs])["mean"], "per_class": per_class})
+    return means
+
+
+def _mean_sd(values: list[float]) -> dict:
+    import numpy as np
+
+    return {"mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1))}
 
 
 BENCHMARKS = {"pipeline": benchmark_pipeline, "train": benchmark_train, "metrics": benchmark_metrics,
