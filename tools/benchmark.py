@@ -363,7 +363,15 @@ def _train_and_measure(config, reference: dict, subset: float) -> dict:
             "training_images": sum(trainer.class_counts) - len(trainer.excluded_ids), "kimg": trainer.kimg,
             "seconds": round(seconds, 1),
             "augment_p": round(float(trainer.augment_p.numpy()), 3) if config.augment else None,
-            "per_class": per_class}
+            "per_class": per_class, "class_mean": _class_mean(per_class)}
+
+
+FIGURES = ("swd_over_floor", "swd_over_floor_unmatched", "kid_x1e3")
+
+
+def _class_mean(per_class: dict) -> dict:
+    """Every figure averaged over the classes (each class weighs the same)."""
+    return {name: round(sum(scores[name] for scores in per_class.values()) / len(per_class), 2) for name in FIGURES}
 
 
 def _augment_name(config) -> str:
@@ -372,13 +380,14 @@ def _augment_name(config) -> str:
 
 def _gan_table(rows: list[dict], classes) -> str:
     """The README table: one row per setting and seed, then (settings with several seeds) one row of the mean ± sample
-    standard deviation over seeds; SWD / floor (matched sizes, then unmatched) and KID x1e3 per class."""
+    standard deviation over seeds; SWD / floor (matched sizes, then unmatched) and KID x1e3 per class and their
+    mean over the classes."""
     header = ["flagfile", "data", "loss", "augmentation", "seed", "kimg", "seconds",
-              *[f"SWD/floor {c} (unmatched)" for c in classes],
-              *[f"KID×1e3 {c}" for c in classes]]
+              *[f"SWD/floor {c} (unmatched)" for c in classes], "SWD/floor mean of classes (unmatched)",
+              *[f"KID×1e3 {c}" for c in classes], "KID×1e3 mean of classes"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows + _seed_means(rows):
-        scores = [row["per_class"][c] for c in classes]
+        scores = [row["per_class"][c] for c in classes] + [row["class_mean"]]
         data = "all" if row["subset"] == 1 else f"{row['subset']:.0%} ({row['training_images']})"
         p = row["augment_p"]
         augment = row["augment"] + (f" (p={p:.2f})" if row["augment"] == "adaptive" else "")
@@ -396,21 +405,21 @@ def _figure(value) -> str:
 
 def _seed_means(rows: list[dict]) -> list[dict]:
     """One row per setting trained with two or more seeds: its seeds as a list, the mean seconds and p, and every
-    per-class figure as {"mean", "sd"} over the seeds (sd with n - 1)."""
+    per-class and class-mean figure as {"mean", "sd"} over the seeds (sd with n - 1)."""
     settings: dict[tuple, list[dict]] = {}
     for row in rows:
         settings.setdefault((row["flagfile"], row["subset"], row["loss"], row["augment"]), []).append(row)
     means = []
     for runs in (runs for runs in settings.values() if len(runs) > 1):
         first = runs[0]
-        per_class = {c: {name: _mean_sd([run["per_class"][c][name] for run in runs])
-                         for name in ("swd_over_floor", "swd_over_floor_unmatched", "kid_x1e3")}
+        per_class = {c: {name: _mean_sd([run["per_class"][c][name] for run in runs]) for name in FIGURES}
                      for c in first["per_class"]}
         p = None if first["augment_p"] is None else _mean_sd([run["augment_p"] for run in runs])["mean"]
         means.append({**{key: first[key] for key in ("flagfile", "loss", "augment", "subset", "training_images",
                                                      "kimg")},
                       "seed": [run["seed"] for run in runs], "augment_p": p,
-                      "seconds": _mean_sd([run["seconds"] for run in runs])["mean"], "per_class": per_class})
+                      "seconds": _mean_sd([run["seconds"] for run in runs])["mean"], "per_class": per_class,
+                      "class_mean": {name: _mean_sd([run["class_mean"][name] for run in runs]) for name in FIGURES}})
     return means
 
 
