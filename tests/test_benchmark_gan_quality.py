@@ -61,7 +61,7 @@ def test_settings_with_several_seeds_get_a_row_of_mean_and_sd_over_seeds():
                                        "swd_over_floor_unmatched": {"mean": 4.0, "sd": sd},
                                        "kid_x1e3": {"mean": 2.0, "sd": sd}}
     assert means["class_mean"] == means["per_class"]["a"]
-    lines = benchmark._gan_table(rows, ["a"]).splitlines()
+    lines = benchmark._gan_table(rows + [means], ["a"]).splitlines()
     assert len(lines) == 2 + 3 + 1
     assert lines[-1] == ("| f.cfg | 10% (175) | ns_r1 | adaptive (p=0.50) | mean of 2 | 30 | 100 | "
                          "3.00 ± 1.41 (4.00 ± 1.41) | 3.00 ± 1.41 (4.00 ± 1.41) | 2.00 ± 1.41 | 2.00 ± 1.41 |")

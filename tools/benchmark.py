@@ -253,14 +253,14 @@ def benchmark_gan_quality(options: BenchmarkOptions) -> dict:
             rows.append({"flagfile": flagfile, **_train_and_measure(
                 config.replace(seed=seed, logdir=f"{config.logdir}-seed{seed}"), reference, subset)})
             logger.info("%s", rows[-1])
+    means = _seed_means(rows)
     return {"what": "gan_quality", "data": "elpv at 32x32, GAN on folds 1-2 (test fold 0)",
             "images_per_class_per_side": options.gan_images, "classes": reference["classes"],
             "swd_ratio_method": "swd_with_floor: synthetic N vs real N (reference) over real N' vs the same reference; "
                                 "unmatched (the former quickstart report's way): synthetic N vs all 2N real over the "
                                 "same floor",
             "kid_features": "penultimate layer of a cnn trained on the real training folds (domain KID)",
-            "results": rows, "means_over_seeds": _seed_means(rows),
-            "markdown": _gan_table(rows, reference["classes"])}
+            "results": rows, "means_over_seeds": means, "markdown": _gan_table(rows + means, reference["classes"])}
 
 
 AUGMENT_POLICY = ("translation", "cutout", "brightness", "contrast")
@@ -379,14 +379,13 @@ def _augment_name(config) -> str:
 
 
 def _gan_table(rows: list[dict], classes) -> str:
-    """The README table: one row per setting and seed, then (settings with several seeds) one row of the mean ± sample
-    standard deviation over seeds; SWD / floor (matched sizes, then unmatched) and KID x1e3 per class and their
-    mean over the classes."""
+    """The README table: one row per result (a run, or a _seed_means row of mean ± sample sd over seeds); SWD / floor
+    (matched sizes, then unmatched) and KID x1e3 per class and their mean over the classes."""
     header = ["flagfile", "data", "loss", "augmentation", "seed", "kimg", "seconds",
               *[f"SWD/floor {c} (unmatched)" for c in classes], "SWD/floor mean of classes (unmatched)",
               *[f"KID×1e3 {c}" for c in classes], "KID×1e3 mean of classes"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows + _seed_means(rows):
+    for row in rows:
         scores = [row["per_class"][c] for c in classes] + [row["class_mean"]]
         data = "all" if row["subset"] == 1 else f"{row['subset']:.0%} ({row['training_images']})"
         p = row["augment_p"]
