@@ -90,6 +90,11 @@ def _by_run(results, key):
     return values
 
 
+def _fold_means(values_by_run):
+    """{(fold, seed): value} -> the per-fold means of the seeds, in fold order (the report's unit of analysis)."""
+    return [np.mean([value for (f, _), value in values_by_run.items() if f == fold]) for fold in FOLDS]
+
+
 def _corrected(differences):
     """(mean, se, t, p, ci_low, ci_high) of the corrected resampled t-test, written out here."""
     d = np.asarray(differences)
@@ -122,14 +127,18 @@ def test_per_run_and_pooled_numbers_agree_with_the_confusion_matrices(written):
                     assert metrics["per_class"][name]["sensitivity"] == pytest.approx(matrix[k, k] / matrix[k].sum())
         pooled = np.array(section["pooled"]["confusion_matrix"])
         np.testing.assert_array_equal(pooled, np.sum(matrices, axis=0))
-        sensitivities = [np.mean([m[k, k] / m[k].sum() for k in range(3) if m[k].sum()]) for m in matrices]
+        sensitivities = {(r["fold"], r["seed"]): np.mean([m[k, k] / m[k].sum() for k in range(3) if m[k].sum()])
+                         for r, m in zip(regime_results, matrices)}
+        fold_means = _fold_means(sensitivities)
         estimate = section["estimates"]["macro/sensitivity"]
-        assert estimate["runs"] == len(FOLDS) * len(SEEDS)
-        assert estimate["mean"] == pytest.approx(np.mean(sensitivities))
-        assert estimate["std"] == pytest.approx(np.std(sensitivities, ddof=1))
-        half = stats.t.ppf(0.975, 5) * math.sqrt((1 / 6 + RATIO) * np.var(sensitivities, ddof=1))
-        assert estimate["ci_low"] == pytest.approx(np.mean(sensitivities) - half)
-        assert estimate["ci_high"] == pytest.approx(np.mean(sensitivities) + half)
+        assert (estimate["runs"], estimate["units"]) == (len(FOLDS) * len(SEEDS), len(FOLDS))
+        assert estimate["mean"] == pytest.approx(np.mean(fold_means))
+        assert estimate["std"] == pytest.approx(np.std(fold_means, ddof=1))
+        half = stats.t.ppf(0.975, 2) * math.sqrt((1 / 3 + RATIO) * np.var(fold_means, ddof=1))
+        assert estimate["ci_low"] == pytest.approx(np.mean(fold_means) - half)
+        assert estimate["ci_high"] == pytest.approx(np.mean(fold_means) + half)
+        within = [sensitivities[(fold, seed)] - fold_means[fold] for fold in FOLDS for seed in SEEDS]
+        assert estimate["repeat_sd"] == pytest.approx(math.sqrt(np.sum(np.square(within)) / len(FOLDS)))
         assert section["summary"]["metrics"]["accuracy"]["runs"] == 6  # accuracy and micro stay in report.json
 
 
@@ -144,11 +153,12 @@ def test_markdown_table_shows_mean_std_and_interval(written):
         sensitivity, auc = estimates["macro/sensitivity"], estimates["macro/auc"]
         assert cells[0] == "6"
         assert cells[1] == (f"{100 * sensitivity['mean']:.1f} ± {100 * sensitivity['std']:.1f} "
-                            f"[{100 * sensitivity['ci_low']:.1f}, {100 * sensitivity['ci_high']:.1f}]")
+                            f"[{100 * sensitivity['ci_low']:.1f}, {100 * sensitivity['ci_high']:.1f}] "
+                            f"(seed sd {100 * sensitivity['repeat_sd']:.1f})")
         assert cells[3].startswith(f"{auc['mean']:.3f} ± {auc['std']:.3f} [")
     assert "| Regime | Runs | Sensitivity macro = balanced accuracy (%) | Specificity macro (%) | AUC macro |" \
         in markdown
-    assert "± = sample std over 6 runs (3 folds × 2 seeds)" in markdown
+    assert "± = sample std over 3 folds, each the mean of its 2 classifier seeds" in markdown
     assert "micro specificity = 1 − (1 − accuracy) / (K − 1) for single-label data with K = 3 classes" in markdown
     assert report.format_table(content) in markdown
 
@@ -184,10 +194,10 @@ def test_corrected_test_and_holm_computed_independently(written):
         for comparison in content["comparisons"]:
             treatment = _by_run(results[comparison["treatment"]], path)
             baseline = _by_run(results[comparison["baseline"]], path)
-            differences = [treatment[run] - baseline[run] for run in sorted(baseline)]
+            differences = _fold_means({run: treatment[run] - baseline[run] for run in baseline})
             mean, se, t, p, low, high = _corrected(differences)
             test = comparison["metrics"][key]
-            assert test["runs"] == 6 and test["df"] == 5
+            assert (test["runs"], test["df"], test["paired_runs"]) == (3, 2, 6)
             assert test["mean_difference"] == pytest.approx(mean) and test["se"] == pytest.approx(se)
             assert test["t"] == pytest.approx(t) and test["p_value"] == pytest.approx(p)
             assert (test["ci_low"], test["ci_high"]) == (pytest.approx(low), pytest.approx(high))
@@ -201,7 +211,7 @@ def test_corrected_test_and_holm_computed_independently(written):
         assert [c["metrics"][key]["p_holm"] for c in content["comparisons"]] == pytest.approx(expected)
 
 
-def test_bootstrap_resamples_test_examples_paired_by_id_and_seed(written):
+def test_bootstrap_resamples_test_examples_within_their_class_paired_by_id_and_seed(written):
     output, results, _ = written
     bootstrap = _load(output)["comparisons"][0]["bootstrap"]  # synthetic vs oversample
     assert (bootstrap["examples"], bootstrap["predictions"]) == (len(FOLDS) * PER_FOLD, len(FOLDS) * PER_FOLD * 2)
@@ -218,9 +228,17 @@ def test_bootstrap_resamples_test_examples_paired_by_id_and_seed(written):
         return (balanced_accuracy_score([treatment[k][0] for k in keys], [treatment[k][1] for k in keys])
                 - balanced_accuracy_score([baseline[k][0] for k in keys], [baseline[k][1] for k in keys]))
 
+    truth = {i: t for (i, _), (t, _) in baseline.items()}
+    strata = [[i for i in ids if truth[i] == k] for k in sorted(set(truth.values()))]
     rng = np.random.default_rng(BOOTSTRAP_SEED)
-    resampled = [difference([ids[j] for j in rng.integers(0, len(ids), len(ids))])
-                 for _ in range(BOOTSTRAP_RESAMPLES)]
+    resampled = []
+    for start in range(0, BOOTSTRAP_RESAMPLES, 250):  # drawn in chunks of 250 resamples, class by class
+        size = min(250, BOOTSTRAP_RESAMPLES - start)
+        drawn = [rng.integers(0, len(members), (size, len(members))) for members in strata]
+        for row in range(size):
+            chosen = [members[j] for members, rows in zip(strata, drawn) for j in rows[row]]
+            assert sorted(truth[i] for i in chosen) == sorted(truth.values())  # every class keeps its count
+            resampled.append(difference(chosen))
     sensitivity = bootstrap["metrics"]["macro/sensitivity"]
     assert sensitivity["estimate"] == pytest.approx(difference(ids))
     assert sensitivity["ci_low"] == pytest.approx(np.quantile(resampled, 0.025))
@@ -236,7 +254,7 @@ def test_comparison_markdown_rows(written):
     section = markdown.split("### Specificity macro (%)")[1]
     row = next(line for line in section.splitlines() if line.startswith("| synthetic vs oversample |"))
     cells = [cell.strip() for cell in row.split("|")[2:-1]]
-    assert cells == ["6", f"{100 * test['mean_difference']:+.1f}",
+    assert cells == ["3", f"{100 * test['mean_difference']:+.1f}",
                      f"[{100 * test['ci_low']:+.1f}, {100 * test['ci_high']:+.1f}]", f"{test['t']:.2f}",
                      f"{test['p_value']:.3g}", f"{test['p_holm']:.3g}",
                      f"{100 * bootstrap['estimate']:+.1f} [{100 * bootstrap['ci_low']:+.1f}, "
@@ -252,19 +270,21 @@ def test_design_paragraph_states_the_design_and_detectable_difference(written):
     content, markdown = _load(output), _load(output, run_folder.REPORT_MARKDOWN)
     treatment = _by_run(results["synthetic"], ("macro", "sensitivity"))
     baseline = _by_run(results["oversample"], ("macro", "sensitivity"))
-    _, se, *_ = _corrected([treatment[run] - baseline[run] for run in sorted(baseline)])
-    detectable = (stats.t.ppf(0.975, 5) + stats.t.ppf(0.8, 5)) * se
+    _, se, *_ = _corrected(_fold_means({run: treatment[run] - baseline[run] for run in baseline}))
+    detectable = (stats.t.ppf(0.975, 2) + stats.t.ppf(0.8, 2)) * se
     headline = content["design"]["headline"]
     assert headline["minimum_detectable_difference"] == pytest.approx(detectable)
     paragraph = next(line for line in markdown.splitlines() if line.startswith("**Design.**"))
     assert paragraph.startswith("**Design.** 3-fold cross-validation, with 2 classifier seed(s) per fold")
-    assert "J = 6 paired results (5 degrees of freedom)" in paragraph
+    assert "averages each fold's 2 seeds first" in paragraph
+    assert "J = 3 paired fold results (2 degrees of freedom; from 6 paired runs)" in paragraph
+    assert "With J = 3 the t quantile is 4.30" in paragraph and "re-partitioned repeats, --partitions" in paragraph
     assert (f"On average a run was tested on {PER_FOLD} images and trained on {REAL_TRAIN + VALIDATION} real "
             "images") in paragraph
     assert f"n_test/n_train = {RATIO:.2f}" in paragraph
     assert f"(synthetic vs oversample, macro sensitivity (balanced accuracy)) could detect a true difference " \
            f"of about {100 * detectable:.1f} percentage points" in paragraph
-    assert "not a clinical claim" in paragraph and "seeds repeat the same folds" in paragraph
+    assert "not a clinical claim" in paragraph and "not resamples of the data" in paragraph
 
 
 def test_design_names_the_dataset_folds_not_the_evaluated_ones(tmp_path):
@@ -275,7 +295,7 @@ def test_design_names_the_dataset_folds_not_the_evaluated_ones(tmp_path):
     assert paragraph.startswith("**Design.** 3-fold cross-validation of which only test fold(s) 0, 2 were "
                                 "evaluated (missing: 1), with 1 classifier seed(s) per fold")
     assert f"With J = 2 the t quantile is {stats.t.ppf(0.975, 1):.2f}" in paragraph
-    assert "seeds repeat" not in paragraph
+    assert "seeds first" not in paragraph
     assert content["design"]["dataset_folds"] == 3 and content["design"]["folds_evaluated"] == [0, 2]
     assert "± = sample std over 2 folds" in content["note"]
 
@@ -329,3 +349,68 @@ def test_no_comparison_without_both_regimes(tmp_path):
     estimate = content["regimes"]["classic+synthetic"]["estimates"]["macro/sensitivity"]
     assert estimate["std"] is None and estimate["ci_low"] is None
     assert f"| classic+synthetic | 1 | {100 * estimate['mean']:.1f} |" in report.format_table(content)
+
+
+@pytest.mark.parametrize("partitions, folds, seeds", [(1, 3, 1), (1, 3, 3), (2, 3, 3)])
+def test_compare_holds_its_size_under_the_null(monkeypatch, partitions, folds, seeds):
+    """Null experiments through the real compare: no true difference; the (partition, fold) effects are correlated
+    as the corrected test assumes (rho = r / (1 + r) for r = n_test / n_train, which makes the correction exact),
+    plus independent classifier-seed noise of half the fold effects' sd. Seeds counted as resamples rejected ~10 %
+    (23 % without seed noise); the size must stay near the nominal 5 %."""
+    monkeypatch.setattr(report, "paired_bootstrap", lambda *args: None)  # not part of the t-test; saves time
+    ratio, draws, seed_sd = 1 / (folds - 1), 2000, 0.5  # no training records: ratio = 1 / (K - 1)
+    units = partitions * folds
+    rho = ratio / (1 + ratio)
+    chol = np.linalg.cholesky(np.full((units, units), rho) + (1 - rho) * np.eye(units))
+    rng = np.random.default_rng(0)
+
+    def run(unit, seed, value):
+        return {"partition": unit // folds, "fold": unit % folds, "seed": seed, "y_true": [0],
+                "metrics": {"macro": {"sensitivity": value, "specificity": value, "auc": value}}}
+
+    rejected = 0
+    for _ in range(draws):
+        effects = chol @ rng.standard_normal(units)
+        treatment = [run(u, r, effects[u] + seed_sd * rng.standard_normal())
+                     for u in range(units) for r in range(seeds)]
+        baseline = [run(u, r, 0.0) for u in range(units) for r in range(seeds)]
+        test = report.compare(treatment, baseline, len(CLASSES), folds)["metrics"]["macro/sensitivity"]
+        assert (test["runs"], test["df"], test["paired_runs"]) == (units, units - 1, units * seeds)
+        rejected += test["p_value"] < 0.05
+    assert 0.03 <= rejected / draws <= 0.075
+
+
+def test_partitions_are_separate_units_and_name_their_runs(tmp_path):
+    results = {regime: [{**_run(regime, fold, seed, 0.5), "partition": partition} for partition in (0, 1)
+                        for fold in FOLDS for seed in (0, 1)] for regime in ("none", "classic")}
+    content = report.write_report(str(tmp_path), results, CLASSES, SETTINGS)
+    test = content["comparisons"][0]["metrics"]["macro/sensitivity"]
+    assert (test["runs"], test["df"], test["paired_runs"]) == (6, 5, 12)
+    assert content["design"]["partitions"] == [0, 1] and content["design"]["units"] == 6
+    assert "partition1/2/seed1" in content["regimes"]["none"]["folds"]
+    assert {run["partition"] for run in content["regimes"]["none"]["runs"]} == {0, 1}
+    paragraph = next(line for line in _load(str(tmp_path), run_folder.REPORT_MARKDOWN).splitlines()
+                     if line.startswith("**Design.**"))
+    assert paragraph.startswith("**Design.** 2 × 3-fold cross-validation (each of the 2 partitions assigns")
+    assert "J = 6 paired (partition, fold) results (5 degrees of freedom; from 12 paired runs)" in paragraph
+    assert "Bouckaert & Frank's repeated k-fold form" in paragraph
+    bootstrap = content["comparisons"][0]["bootstrap"]
+    assert (bootstrap["examples"], bootstrap["predictions"]) == (len(FOLDS) * PER_FOLD, 2 * 2 * len(FOLDS) * PER_FOLD)
+
+
+def test_constant_differences_stay_in_the_holm_family(tmp_path):
+    results = {regime: [_run("none" if regime == "synthetic" else regime, fold, 0, 0.5) for fold in FOLDS]
+               for regime in ("none", "classic", "synthetic")}  # synthetic predicts exactly as none: d = 0
+    for result in results["synthetic"]:
+        result["regime"] = "synthetic"
+    content = report.write_report(str(tmp_path), results, CLASSES, SETTINGS)
+    tests = {(c["treatment"], c["baseline"]): c["metrics"]["macro/sensitivity"] for c in content["comparisons"]}
+    constant = tests[("synthetic", "none")]
+    assert constant["p_value"] is None and constant["p_holm"] is None
+    defined = [test for test in tests.values() if test["p_value"] is not None]
+    family = len(tests)  # the constant comparison counts: m does not shrink
+    smallest = min(defined, key=lambda test: test["p_value"])
+    assert smallest["p_holm"] == pytest.approx(min(1.0, family * smallest["p_value"]))
+    row = next(line for line in _load(str(tmp_path), run_folder.REPORT_MARKDOWN).splitlines()
+               if line.startswith("| synthetic vs none |"))
+    assert row.split("|")[6:8] == [" n/a ", " n/a "]

@@ -77,8 +77,10 @@ def test_holm_matches_a_hand_worked_example():
     assert statistics.holm_adjust([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
 
 
-def test_holm_skips_undefined_p_values_and_caps_at_one():
-    assert statistics.holm_adjust([0.02, None, 0.5]) == [pytest.approx(0.04), None, pytest.approx(0.5)]
+def test_holm_counts_undefined_p_values_as_one_and_caps_at_one():
+    # The undefined test stays in the family (m = 3, not 2): 0.02 x 3 = 0.06, then max(0.06, 0.5 x 2) = 1.
+    assert statistics.holm_adjust([0.02, None, 0.5]) == [pytest.approx(0.06), None, pytest.approx(1.0)]
+    assert statistics.holm_adjust([0.01, None]) == [pytest.approx(0.02), None]
     assert statistics.holm_adjust([0.6, 0.5]) == [1.0, 1.0]
     assert statistics.holm_adjust([]) == []
 
@@ -122,3 +124,34 @@ def test_bootstrap_drops_undefined_resamples():
     result = statistics.cluster_bootstrap_ci(counts, _ratio_of_sums, resamples=400)
     assert 50 < result["undefined"] < 150  # about a quarter of the resamples
     assert result["ci_low"] == result["ci_high"] == 1.0
+
+
+def test_stratified_bootstrap_keeps_every_stratum_and_matches_a_naive_loop():
+    counts = np.array([[1.0, 0.0]] * 3 + [[0.0, 1.0]] * 2 + [[2.0, 1.0]] * 4)  # strata 0, 1, 2 in blocks
+    strata = np.array([5] * 3 + [7] * 2 + [9] * 4)
+    result = statistics.cluster_bootstrap_ci(counts, lambda sums: sums[:, 1], resamples=300, seed=3, strata=strata)
+    # Each resample keeps each stratum's size, so the sum of column 1 (stratum 7: 1 each, stratum 9: 1 each) is fixed.
+    assert result["ci_low"] == result["ci_high"] == 6.0 and result["strata"] == 3
+
+    draws = np.random.default_rng(3)
+    members = [np.flatnonzero(strata == s) for s in (5, 7, 9)]
+    values = []
+    for start in range(0, 300, 250):  # the chunks of resamples, drawn stratum by stratum
+        size = min(250, 300 - start)
+        drawn = np.concatenate([m[draws.integers(0, len(m), (size, len(m)))] for m in members], axis=1)
+        values += [counts[row].sum(axis=0)[0] for row in drawn]
+    stratified = statistics.cluster_bootstrap_ci(counts, lambda sums: sums[:, 0], resamples=300, seed=3,
+                                                 strata=strata)
+    assert stratified["ci_low"] == pytest.approx(np.quantile(values, 0.025))
+    assert stratified["ci_high"] == pytest.approx(np.quantile(values, 0.975))
+    with pytest.raises(ValueError, match="one stratum per unit"):
+        statistics.cluster_bootstrap_ci(counts, lambda sums: sums[:, 0], strata=strata[:3])
+
+
+def test_unstratified_bootstrap_can_drop_a_class_the_stratified_one_cannot():
+    counts = np.array([[1.0]] * 29 + [[0.0]])  # one unit of a rare stratum
+    rare_present = statistics.cluster_bootstrap_ci(counts, lambda sums: 30 - sums[:, 0], resamples=500)
+    assert rare_present["ci_low"] == 0.0  # some resamples lost the rare unit
+    kept = statistics.cluster_bootstrap_ci(counts, lambda sums: 30 - sums[:, 0], resamples=500,
+                                           strata=np.array([0] * 29 + [1]))
+    assert kept["ci_low"] == kept["ci_high"] == 1.0

@@ -1,14 +1,24 @@
 """The evaluation report: report.json, report.md, and per-regime confusion-matrix and ROC figures.
 
-Input: per regime, one result per run, a run being one (test fold, seed) pair: ``classification_metrics`` of its
-test fold (``metrics``), the per-example ``y_true``, ``y_prob`` and ``ids``, and its ``training`` record. Per
-regime the report holds every run's metrics, their mean / sample std over runs with a corrected 95 % confidence
+Input: per regime, one result per run, a run being one (partition, test fold, repeat) triple:
+``classification_metrics`` of its test fold (``metrics``), the per-example ``y_true``, ``y_prob`` and ``ids``, and
+its ``training`` record. A partition is one assignment of the examples to folds (0 unless the experiment
+re-partitions); a repeat is one classifier seed on the same folds and validation split.
+
+The unit of the statistics is the (partition, fold): the repeats of one fold share its test images and validation
+split, so they are far more correlated than the re-partitioned repeats the corrected resampled t-test was made for,
+and counting them as resamples makes p-values too small. Every metric is therefore first averaged over the repeats
+of a unit; the J unit means (J = partitions x folds) are then tested with J - 1 degrees of freedom, and the spread
+between repeats (pooled within-unit sd) is reported beside them for what it is.
+
+Per regime the report holds every run's metrics, the mean / sample std over units with a corrected 95 % confidence
 interval, the metrics of all test predictions pooled, and the training record (optimizer steps, runs whose test
 predictions collapsed to one class, runs stopped at the step cap while still improving). Per comparison of two
-regimes (treatment vs baseline, paired by (fold, seed)) and per non-redundant metric (macro sensitivity = balanced
-accuracy, macro specificity, macro AUC) it holds the mean difference with the corrected resampled t-test and its
-interval, Holm-adjusted within the metric's table, and a paired bootstrap interval over pooled test examples.
-A design paragraph states what the evaluation can and cannot show. Every file is written atomically.
+regimes (treatment vs baseline, paired by run) and per non-redundant metric (macro sensitivity = balanced
+accuracy, macro specificity, macro AUC) it holds the mean difference with the corrected resampled t-test of the unit
+means and its interval, Holm-adjusted within the metric's table, and a paired bootstrap interval over pooled test
+examples resampled within their true class. A design paragraph states what the evaluation can and cannot show.
+Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -93,13 +103,39 @@ def metric_value(metrics: Mapping[str, Any], key: str) -> float | None:
 
 
 def run_seed(result: Mapping[str, Any]) -> int:
-    """The seed (repeat index) of a run; results written before repeats existed have seed 0."""
+    """The repeat index of a run (its ``"seed"`` in result.json); results written before repeats existed have 0."""
     return int(result.get("seed", 0))
 
 
-def run_key(fold: int, seed: int) -> str:
-    """The key of a run in ``regimes[...]["folds"]``: ``"K"`` for seed 0 (as before repeats), else ``"K/seedR"``."""
-    return str(fold) if seed == 0 else f"{fold}/seed{seed}"
+def run_partition(result: Mapping[str, Any]) -> int:
+    """The partition of a run; results of a single partition (and those written before partitions existed) have 0."""
+    return int(result.get("partition", 0))
+
+
+RunId = tuple[int, int, int]  # (partition, fold, repeat)
+
+
+def run_id(result: Mapping[str, Any]) -> RunId:
+    return run_partition(result), result["fold"], run_seed(result)
+
+
+def run_key(fold: int, seed: int, partition: int = 0) -> str:
+    """The key of a run in ``regimes[...]["folds"]``: ``"K"`` for repeat 0 (as before repeats), else ``"K/seedR"``;
+    prefixed by ``"partitionP/"`` for P > 0."""
+    key = str(fold) if seed == 0 else f"{fold}/seed{seed}"
+    return f"partition{partition}/{key}" if partition else key
+
+
+def unit_means(values: Mapping[RunId, float]) -> tuple[np.ndarray, float | None]:
+    """The mean of every (partition, fold) unit's repeats, in sorted unit order, and the pooled within-unit sample sd
+    of the repeats (None when no unit has two)."""
+    units: dict[tuple[int, int], list[float]] = {}
+    for (partition, fold, _), value in sorted(values.items()):
+        units.setdefault((partition, fold), []).append(value)
+    groups = [np.asarray(group, np.float64) for group in units.values()]
+    dof = sum(len(group) - 1 for group in groups)
+    spread = float(np.sqrt(sum(((group - group.mean()) ** 2).sum() for group in groups) / dof)) if dof else None
+    return np.array([group.mean() for group in groups]), spread
 
 
 def figure_names(regime: str) -> dict[str, str]:
@@ -140,7 +176,8 @@ def _run_record(result: Mapping[str, Any], class_names: Sequence[str]) -> dict[s
         still_improving = (steps >= max_steps and not training.get("stopped_early", False)
                            and training["best_epoch"] >= -(-steps // per_epoch))
     return {
-        "fold": result["fold"], "seed": run_seed(result), "test_images": len(result["y_true"]),
+        "partition": run_partition(result), "fold": result["fold"], "seed": run_seed(result),
+        "test_images": len(result["y_true"]),
         "train_images": _train_size(result), "images": training.get("images"),
         "synthetic_images": training.get("synthetic_images"), "steps": steps, "max_steps": max_steps,
         "best_epoch": training.get("best_epoch"), "stopped_early": training.get("stopped_early"),
@@ -149,10 +186,13 @@ def _run_record(result: Mapping[str, Any], class_names: Sequence[str]) -> dict[s
     }
 
 
-def _estimate(values: Sequence[float], ratio: float) -> dict[str, Any]:
-    """Mean, sample std and corrected 95 % interval of one metric over a regime's runs."""
-    test = corrected_t_test(values, ratio)
-    return {key: test[key] for key in ("runs", "mean", "std", "ci_low", "ci_high")}
+def _estimate(values: Mapping[RunId, float], ratio: float) -> dict[str, Any]:
+    """Mean, sample std over units and corrected 95 % interval of one metric of a regime's runs (averaged over the
+    repeats of each unit first), and the repeats' within-unit sd."""
+    means, repeat_sd = unit_means(values)
+    test = corrected_t_test(means, ratio)
+    return {"units": test["runs"], "runs": len(values), "repeat_sd": repeat_sd,
+            **{key: test[key] for key in ("mean", "std", "ci_low", "ci_high")}}
 
 
 def regime_report(results: Sequence[Mapping[str, Any]], class_names: Sequence[str],
@@ -161,10 +201,11 @@ def regime_report(results: Sequence[Mapping[str, Any]], class_names: Sequence[st
     ratio = held_out_ratio(results, dataset_folds)
     estimates = {}
     for key in TABLE_COLUMNS:
-        values = [value for value in (metric_value(r["metrics"], key) for r in results) if value is not None]
+        values = {run_id(r): metric_value(r["metrics"], key) for r in results}
+        values = {run: value for run, value in values.items() if value is not None}
         estimates[key] = _estimate(values, ratio) if values else None
     return {
-        "folds": {run_key(r["fold"], run_seed(r)): r["metrics"] for r in results},
+        "folds": {run_key(r["fold"], run_seed(r), run_partition(r)): r["metrics"] for r in results},
         "runs": [_run_record(r, class_names) for r in results],
         "summary": summarize([r["metrics"] for r in results]),
         "estimates": estimates,
@@ -173,13 +214,13 @@ def regime_report(results: Sequence[Mapping[str, Any]], class_names: Sequence[st
     }
 
 
-def _by_run(results: Sequence[Mapping[str, Any]]) -> dict[tuple[int, int], Mapping[str, Any]]:
-    return {(r["fold"], run_seed(r)): r for r in results}
+def _by_run(results: Sequence[Mapping[str, Any]]) -> dict[RunId, Mapping[str, Any]]:
+    return {run_id(r): r for r in results}
 
 
-def _predictions_by_example(results: Sequence[Mapping[str, Any]]) -> dict[tuple[str, int], tuple[int, int]]:
-    """(test id, seed) -> (true class, predicted class)."""
-    return {(example_id, run_seed(r)): (int(truth), int(np.argmax(probabilities)))
+def _predictions_by_example(results: Sequence[Mapping[str, Any]]) -> dict[tuple[str, int, int], tuple[int, int]]:
+    """(test id, partition, repeat) -> (true class, predicted class)."""
+    return {(example_id, run_partition(r), run_seed(r)): (int(truth), int(np.argmax(probabilities)))
             for r in results for example_id, truth, probabilities in zip(r["ids"], r["y_true"], r["y_prob"])}
 
 
@@ -194,50 +235,59 @@ def _macro_difference(num_classes: int, metric: str):
 
 def paired_bootstrap(treatment: Sequence[Mapping[str, Any]], baseline: Sequence[Mapping[str, Any]],
                      num_classes: int) -> dict[str, Any] | None:
-    """Bootstrap intervals of the pooled macro sensitivity / specificity difference: test examples resampled
-    (each with its predictions of every seed), predictions paired across regimes by (id, seed)."""
+    """Bootstrap intervals of the pooled macro sensitivity / specificity difference: test examples resampled within
+    their true class (each with its predictions of every partition and repeat, so no resample drops a class and the
+    macro average keeps its meaning), predictions paired across regimes by (id, partition, repeat)."""
     predicted_treatment, predicted_baseline = _predictions_by_example(treatment), _predictions_by_example(baseline)
     pairs = sorted(predicted_treatment.keys() & predicted_baseline.keys())
     if not pairs:
         return None
-    example_index = {example_id: n for n, example_id in enumerate(sorted({example_id for example_id, _ in pairs}))}
+    example_index = {example_id: n for n, example_id in enumerate(sorted({pair[0] for pair in pairs}))}
     counts = np.zeros((len(example_index), 2, num_classes, num_classes))
+    truth = np.zeros(len(example_index), np.int64)
     for pair in pairs:
         row = example_index[pair[0]]
+        truth[row] = predicted_baseline[pair][0]
         counts[(row, 0, *predicted_treatment[pair])] += 1
         counts[(row, 1, *predicted_baseline[pair])] += 1
     counts = counts.reshape(len(example_index), -1)
-    return {"examples": len(example_index), "predictions": len(pairs),
-            "metrics": {key: cluster_bootstrap_ci(counts, _macro_difference(num_classes, key))
+    return {"examples": len(example_index), "predictions": len(pairs), "stratified_by": "true class",
+            "metrics": {key: cluster_bootstrap_ci(counts, _macro_difference(num_classes, key), strata=truth)
                         for key in BOOTSTRAP_METRICS}}
 
 
 def compare(treatment: Sequence[Mapping[str, Any]], baseline: Sequence[Mapping[str, Any]], num_classes: int,
             dataset_folds: int) -> dict[str, Any]:
-    """Treatment vs baseline over their common (fold, seed) runs: per table metric the corrected resampled t-test
-    of the paired differences, and the paired bootstrap over pooled test examples."""
+    """Treatment vs baseline over their common (partition, fold, repeat) runs: per table metric the paired
+    differences averaged over the repeats of each (partition, fold), the corrected resampled t-test of those J unit
+    means (``runs`` = J, ``paired_runs`` the runs behind them, ``repeat_sd`` the differences' within-unit sd), and
+    the paired bootstrap over pooled test examples."""
     treatment_runs, baseline_runs = _by_run(treatment), _by_run(baseline)
     common = sorted(treatment_runs.keys() & baseline_runs.keys())
     ratio = held_out_ratio([baseline_runs[run] for run in common], dataset_folds)
     metrics = {}
     for key in TABLE_COLUMNS:
-        pairs = [(metric_value(treatment_runs[run]["metrics"], key), metric_value(baseline_runs[run]["metrics"], key))
-                 for run in common]
-        pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+        pairs = {run: (metric_value(treatment_runs[run]["metrics"], key),
+                       metric_value(baseline_runs[run]["metrics"], key)) for run in common}
+        pairs = {run: pair for run, pair in pairs.items() if None not in pair}
         if not pairs:
             metrics[key] = None
             continue
-        a, b = np.array(pairs).T
-        test = corrected_t_test(a - b, ratio)
-        metrics[key] = {"treatment_mean": float(a.mean()), "baseline_mean": float(b.mean()),
-                        "mean_difference": test.pop("mean"), **test}
-    return {"runs": [list(run) for run in common], "folds": sorted({fold for fold, _ in common}),
-            "test_train_ratio": ratio, "metrics": metrics,
+        treatment_means, _ = unit_means({run: a for run, (a, _) in pairs.items()})
+        baseline_means, _ = unit_means({run: b for run, (_, b) in pairs.items()})
+        differences, repeat_sd = unit_means({run: a - b for run, (a, b) in pairs.items()})
+        test = corrected_t_test(differences, ratio)
+        metrics[key] = {"treatment_mean": float(treatment_means.mean()), "baseline_mean": float(baseline_means.mean()),
+                        "mean_difference": test.pop("mean"), **test, "paired_runs": len(pairs),
+                        "repeat_sd": repeat_sd}
+    return {"runs": [list(run) for run in common], "units": len({run[:2] for run in common}),
+            "folds": sorted({fold for _, fold, _ in common}), "test_train_ratio": ratio, "metrics": metrics,
             "bootstrap": paired_bootstrap(treatment, baseline, num_classes)}
 
 
 def _add_holm(comparisons: Sequence[dict[str, Any]]) -> None:
-    """Holm-adjust, per metric, the p-values of all comparisons (``p_holm``; the family is one metric's table)."""
+    """Holm-adjust, per metric, the p-values of all comparisons (``p_holm``; the family is one metric's table; a
+    comparison without a p-value counts in the family as p = 1 and keeps ``p_holm`` None)."""
     for key in TABLE_COLUMNS:
         tests = [c["metrics"][key] for c in comparisons if c["metrics"][key] is not None]
         for test, adjusted in zip(tests, holm_adjust([test["p_value"] for test in tests])):
@@ -249,7 +299,7 @@ def _flags(regimes: Mapping[str, Any]) -> list[dict[str, Any]]:
     flags = []
     for regime, content in regimes.items():
         for run in content["runs"]:
-            where = {"regime": regime, "fold": run["fold"], "seed": run["seed"]}
+            where = {"regime": regime, "partition": run["partition"], "fold": run["fold"], "seed": run["seed"]}
             if run["collapsed_to"] is not None:
                 flags.append({**where, "problem": "collapsed", "detail": f"every test image predicted as "
                               f"{run['collapsed_to']}"})
@@ -282,8 +332,10 @@ def _design(results: Mapping[str, Sequence[Mapping[str, Any]]], folds: Sequence[
     train_sizes = [size for size in map(_train_size, everything) if size is not None]
     return {
         "dataset_folds": dataset_folds, "folds_evaluated": list(folds), "missing_folds": list(missing),
+        "partitions": sorted({run_partition(r) for r in everything}),
         "seeds": sorted({run_seed(r) for r in everything}),
         "paired_runs": len(comparisons[0]["runs"]) if comparisons else None,
+        "units": comparisons[0]["units"] if comparisons else None,
         "mean_test_images": float(np.mean([len(r["y_true"]) for r in everything])),
         "mean_train_images": float(np.mean(train_sizes)) if train_sizes else None,
         "test_train_ratio": held_out_ratio(everything, dataset_folds),
@@ -308,7 +360,7 @@ def build_report(results: Mapping[str, Sequence[Mapping[str, Any]]], class_names
         "folds": folds,
         "missing_folds": sorted(missing_folds),
         "design": _design(results, folds, sorted(missing_folds), dataset_folds, comparisons),
-        "note": _table_note(len(folds), len({run_seed(r) for rs in results.values() for r in rs}), len(class_names)),
+        "note": _table_note(results, len(class_names)),
         "settings": dict(settings),
         "regimes": regimes,
         "comparisons": comparisons,
@@ -319,10 +371,21 @@ def build_report(results: Mapping[str, Sequence[Mapping[str, Any]]], class_names
     }
 
 
-def _table_note(folds: int, seeds: int, classes: int) -> str:
-    runs = f"{folds} folds" if seeds == 1 else f"{folds * seeds} runs ({folds} folds × {seeds} seeds)"
+def _unit_name(partitions: int) -> str:
+    return "(partition, fold)" if partitions > 1 else "fold"
+
+
+def _table_note(results: Mapping[str, Sequence[Mapping[str, Any]]], classes: int) -> str:
+    everything = [r for regime_results in results.values() for r in regime_results]
+    units = len({run_id(r)[:2] for r in everything})
+    partitions, seeds = len({run_partition(r) for r in everything}), len({run_seed(r) for r in everything})
+    over = f"{units} {'(partition, fold) units' if partitions > 1 else 'folds'}"
+    if seeds > 1:
+        over += (f", each the mean of its {seeds} classifier seeds (the seeds share the fold's test and validation "
+                 "images, so they are averaged, not counted as resamples; 'seed sd' = their pooled sd within a "
+                 f"{_unit_name(partitions)})")
     return (f"Macro = mean over classes of the one-vs-rest values; macro sensitivity is the balanced accuracy. "
-            f"± = sample std over {runs}; [ ] = 95 % CI of the mean (corrected resampled t, as in the comparisons; "
+            f"± = sample std over {over}; [ ] = 95 % CI of the mean (corrected resampled t, as in the comparisons; "
             "not clipped to the metric's range). "
             + MICRO_NOTE.format(classes=classes))
 
@@ -354,6 +417,8 @@ def format_estimate(key: str, estimate: Mapping[str, Any] | None) -> str:
         text += f" ± {format_value(key, estimate['std'])}"
     if estimate["ci_low"] is not None:
         text += f" {format_interval(key, estimate['ci_low'], estimate['ci_high'])}"
+    if estimate.get("repeat_sd") is not None:
+        text += f" (seed sd {format_value(key, estimate['repeat_sd'])})"
     return text
 
 
@@ -377,7 +442,7 @@ def _unit(key: str) -> str:
 
 def _comparison_table(report: Mapping[str, Any], key: str) -> list[str]:
     lines = [f"### {TABLE_COLUMNS[key]}", "",
-             f"| Treatment vs baseline | Pairs | Difference | {CONFIDENCE:.0%} CI (corrected t) | t | p | p (Holm) | "
+             f"| Treatment vs baseline | J | Difference | {CONFIDENCE:.0%} CI (corrected t) | t | p | p (Holm) | "
              f"{CONFIDENCE:.0%} CI (bootstrap, pooled) |", "|---" * 8 + "|"]
     for comparison in report["comparisons"]:
         test = comparison["metrics"][key]
@@ -404,13 +469,17 @@ def _comparisons_markdown(report: Mapping[str, Any]) -> list[str]:
     for key in TABLE_COLUMNS:
         lines += _comparison_table(report, key)
     return lines + [
-        "Difference: mean over the paired (fold, seed) runs of treatment − baseline, in percentage points (AUC: in "
-        "AUC units). Corrected t: the corrected resampled t-test (Nadeau & Bengio 2003; Bouckaert & Frank 2004), "
-        "variance × (1/J + n_test/n_train), J − 1 degrees of freedom, two-sided. p (Holm): Holm's adjustment "
-        "within one metric's table (the family is the comparisons of that table; there is no adjustment across the "
-        "three metrics). Bootstrap: the difference of the metric on all test predictions pooled over folds and "
-        f"seeds, with the percentile interval of {BOOTSTRAP_RESAMPLES} resamples (seed {BOOTSTRAP_SEED}) of test "
-        "examples, each with its predictions of every seed, paired across regimes by (id, seed). It holds the "
+        "Difference: mean of treatment − baseline over the J paired units (a unit is a test fold of one partition; "
+        "the paired runs of its classifier seeds are averaged first), in percentage points (AUC: in AUC units). "
+        "Corrected t: the corrected resampled t-test (Nadeau & Bengio 2003; Bouckaert & Frank 2004) of the J unit "
+        "differences, variance × (1/J + n_test/n_train), J − 1 degrees of freedom, two-sided. p (Holm): Holm's "
+        "adjustment within one metric's table (the family is the comparisons of that table, including those whose "
+        "differences are constant — no p, counted as p = 1 and shown as n/a; there is no adjustment across the "
+        "three metrics). Bootstrap: the difference of the metric on all test predictions pooled over partitions, "
+        f"folds and seeds, with the percentile interval of {BOOTSTRAP_RESAMPLES} resamples (seed {BOOTSTRAP_SEED}) "
+        "of test examples drawn within their true class (so every resample keeps each class's count and the macro "
+        "average its meaning), each with its predictions of every partition and seed, paired across regimes by "
+        "(id, partition, seed). It holds the "
         "trained classifiers fixed, so it shows test-set sampling noise only and is narrower than the corrected-t "
         "interval, which also covers the variation between trainings; it is not computed for the AUC. McNemar's "
         "test is not reported: the bootstrap covers the per-example pairing, and McNemar's test assumes independent "
@@ -421,26 +490,36 @@ def _design_markdown(report: Mapping[str, Any]) -> str:
     design = report["design"]
     k, evaluated, missing, seeds = (design["dataset_folds"], design["folds_evaluated"], design["missing_folds"],
                                     len(design["seeds"]))
-    text = f"**Design.** {k}-fold cross-validation"
+    partitions = len(design.get("partitions", [0]))
+    text = "**Design.** " + (f"{partitions} × {k}-fold cross-validation (each of the {partitions} partitions "
+                             "assigns the images to folds anew, stratified and patient-grouped, with its own "
+                             "generators)" if partitions > 1 else f"{k}-fold cross-validation")
     if len(evaluated) < k:
         text += (f" of which only test fold(s) {', '.join(map(str, evaluated))} were evaluated"
                  + (f" (missing: {', '.join(map(str, missing))})" if missing else ""))
     text += f", with {seeds} classifier seed(s) per fold"
-    runs = design["paired_runs"]
-    if runs is not None:
-        text += (f": every comparison pairs the two regimes' runs by (fold, seed), J = {runs} paired results "
-                 f"({runs - 1} degrees of freedom)")
+    units, runs = design.get("units"), design["paired_runs"]
+    unit = _unit_name(partitions)
+    if units is not None:
+        text += f": every comparison pairs the two regimes' runs by ({'partition, ' if partitions > 1 else ''}"
+        text += "fold, seed)"
+        if seeds > 1:
+            text += (f" and averages each {unit}'s {seeds} seeds first (the seeds share the fold's test images and "
+                     "validation split, so they are not resamples of the data: counted as such they would make the "
+                     "p-values too small)")
+        text += f", J = {units} paired {unit} results ({units - 1} degrees of freedom"
+        text += f"; from {runs} paired runs)" if runs != units else ")"
     text += f". On average a run was tested on {design['mean_test_images']:.0f} images"
     if design["mean_train_images"] is not None:
-        text += (f" and trained on {design['mean_train_images']:.0f} real images (training + validation split; "
-                 "synthetic or oversampled images come on top)")
+        text += (f" and trained on {design['mean_train_images']:.0f} real images (training + validation split: the "
+                 "validation images are carved from the training folds and count as training here; synthetic or "
+                 "oversampled images come on top)")
     text += (f" (n_test/n_train = {design['test_train_ratio']:.2f}). The training sets of different "
-             "folds overlap, so the runs' results are correlated; the corrected resampled t-test accounts for this "
-             "by widening the variance of the mean from var/J to var × (1/J + n_test/n_train).")
-    if seeds > 1:
-        text += (" The seeds repeat the same folds (only the classifier's initialization and batch order change), "
-                 "so they add less independent information than the re-partitioned repeats the correction was made "
-                 "for; its p-values may be somewhat optimistic.")
+             f"{'folds and partitions' if partitions > 1 else 'folds'} overlap, so the results are correlated; the "
+             "corrected resampled t-test accounts for this by widening the variance of the mean from var/J to "
+             "var × (1/J + n_test/n_train)" + (" (Bouckaert & Frank's repeated k-fold form: its premise, a fresh "
+                                               "partition per repeat, is what this design provides)."
+                                               if partitions > 1 else "."))
     headline = design["headline"]
     if headline is not None:
         text += (f" At α = {headline['alpha']:.2f} and power {headline['power']:.1f}, the headline comparison "
@@ -452,9 +531,11 @@ def _design_markdown(report: Mapping[str, Any]) -> str:
     elif report["comparisons"]:
         text += (" The headline comparison's differences are constant or too few, so the smallest detectable "
                  "difference cannot be estimated.")
-    if runs is not None and runs - 1 < FEW_DEGREES_OF_FREEDOM:
-        text += (f" With J = {runs} the t quantile is {stats.t.ppf(0.975, max(runs - 1, 1)):.2f}: only very large, "
-                 "consistent differences can reach significance, and almost nothing can be shown.")
+    if units is not None and units - 1 < FEW_DEGREES_OF_FREEDOM:
+        text += (f" With J = {units} the t quantile is {stats.t.ppf(0.975, max(units - 1, 1)):.2f}: only very "
+                 "large, consistent differences can reach significance, and almost nothing can be shown"
+                 + (" (more classifier seeds do not change J; re-partitioned repeats, --partitions, do)."
+                    if partitions == 1 else "."))
     return text + (" A p-value above 0.05 is no evidence that two regimes are equal. The results come from one "
                    "dataset, one classifier architecture and one generator per fold; they do not carry over to "
                    "other data and are not a clinical claim.")
@@ -487,10 +568,15 @@ def _training_markdown(report: Mapping[str, Any]) -> list[str]:
         return lines + ["No run predicted one class for every test image or stopped at the step cap with its "
                         "validation loss still falling.", ""]
     lines += ["**Flagged runs:**", ""]
-    lines += [f"- {flag['regime']} fold {flag['fold']} seed {flag['seed']}: {flag['detail']}"
-              for flag in report["flags"]]
+    lines += [f"- {flag['regime']} {_where(flag)}: {flag['detail']}" for flag in report["flags"]]
     return lines + ["", "A collapsed run learned nothing usable; a run still improving at the cap may need more "
                     "steps. Both make the comparisons involving their regime less meaningful.", ""]
+
+
+def _where(run: Mapping[str, Any]) -> str:
+    """'fold K seed R', prefixed by 'partition P' for P > 0."""
+    partition = run.get("partition", 0)
+    return f"{f'partition {partition} ' if partition else ''}fold {run['fold']} seed {run['seed']}"
 
 
 def _missing_markdown(report: Mapping[str, Any]) -> list[str]:

@@ -8,7 +8,8 @@
 * ``minimum_detectable_difference``: the smallest true difference such a test detects with the given power.
 * ``holm_adjust``: Holm's (1979) step-down adjustment of a family of p-values.
 * ``cluster_bootstrap_ci``: a seeded percentile bootstrap of any statistic of additive per-unit counts, resampling
-  whole units (e.g. test examples with all their repeats) with replacement.
+  whole units (e.g. test examples with all their repeats) with replacement, optionally within strata (e.g. the
+  examples' true classes, so that no resample drops a class).
 """
 
 from __future__ import annotations
@@ -79,27 +80,33 @@ def minimum_detectable_difference(se: float, df: int, alpha: float = 1.0 - CONFI
 
 
 def holm_adjust(p_values: Sequence[float | None]) -> list[float | None]:
-    """Holm's step-down adjusted p-values, in the input order; None entries are not part of the family.
+    """Holm's step-down adjusted p-values, in the input order.
 
-    With m defined p-values sorted ascending, p_(i) becomes max_{j <= i} min(1, (m - j + 1) p_(j)).
-    Rejecting where the adjusted p is below alpha controls the family-wise error rate at alpha.
+    A None entry (a test that could not be computed, e.g. constant differences) stays in the family as p = 1, so
+    that the family size m does not shrink; its adjusted value is None. With the m p-values sorted ascending,
+    p_(i) becomes max_{j <= i} min(1, (m - j + 1) p_(j)). Rejecting where the adjusted p is below alpha controls
+    the family-wise error rate at alpha.
     """
-    defined = [(p, index) for index, p in enumerate(p_values) if p is not None]
+    family = sorted((1.0 if p is None else p, index) for index, p in enumerate(p_values))
     adjusted: list[float | None] = [None] * len(p_values)
     running_max = 0.0
-    for rank, (p, index) in enumerate(sorted(defined)):
-        running_max = max(running_max, min(1.0, (len(defined) - rank) * p))
-        adjusted[index] = running_max
+    for rank, (p, index) in enumerate(family):
+        running_max = max(running_max, min(1.0, (len(family) - rank) * p))
+        if p_values[index] is not None:
+            adjusted[index] = running_max
     return adjusted
 
 
-def _resampled_sums(counts: np.ndarray, rng: np.random.Generator, resamples: int) -> np.ndarray:
-    """[resamples, M] sums of ``counts`` rows drawn with replacement, row-major from ``rng.integers``."""
+def _resampled_sums(counts: np.ndarray, strata: list[np.ndarray], rng: np.random.Generator,
+                    resamples: int) -> np.ndarray:
+    """[resamples, M] sums of ``counts`` rows drawn with replacement within each stratum (the unit indices of
+    ``strata``), per chunk of resamples and per stratum in order, row-major from ``rng.integers``."""
     units = len(counts)
     sums = []
     for start in range(0, resamples, _BOOTSTRAP_CHUNK):
         size = min(_BOOTSTRAP_CHUNK, resamples - start)
-        drawn = rng.integers(0, units, size=(size, units))
+        drawn = np.concatenate([members[rng.integers(0, len(members), size=(size, len(members)))]
+                                for members in strata], axis=1)
         offsets = (drawn + units * np.arange(size)[:, None]).ravel()
         weights = np.bincount(offsets, minlength=size * units).reshape(size, units)
         sums.append(weights @ counts)
@@ -108,15 +115,18 @@ def _resampled_sums(counts: np.ndarray, rng: np.random.Generator, resamples: int
 
 def cluster_bootstrap_ci(counts: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray],
                          resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
-                         confidence: float = CONFIDENCE) -> dict[str, Any]:
-    """Percentile bootstrap interval of ``statistic`` over units resampled with replacement.
+                         confidence: float = CONFIDENCE, strata: Sequence[int] | np.ndarray | None = None,
+                         ) -> dict[str, Any]:
+    """Percentile bootstrap interval of ``statistic`` over units resampled with replacement (within each stratum).
 
     Args:
       counts: [units, M] additive counts per unit (e.g. a test example's confusion-matrix entries under two
         classifiers, summed over its repeats); a resample is the sum of ``units`` rows drawn with replacement.
       statistic: maps summed counts [B, M] to [B] values (NaN where undefined; those resamples are dropped).
       resamples, seed: each resample draws ``rng.integers(0, units, units)`` from ``np.random.default_rng(seed)``,
-        in order.
+        in order (with strata: per stratum of n units, ``rng.integers(0, n, n)`` indices into its units).
+      strata: [units] stratum of every unit (e.g. a test example's true class): a resample keeps each stratum's
+        size, so no stratum is dropped. None: one stratum.
 
     Returns ``estimate`` (the statistic of all units; None if undefined), ``ci_low``, ``ci_high``,
     ``confidence``, ``resamples``, ``undefined`` (resamples dropped), ``seed`` and ``units``.
@@ -127,7 +137,12 @@ def cluster_bootstrap_ci(counts: np.ndarray, statistic: Callable[[np.ndarray], n
     if resamples < 1:
         raise ValueError(f"resamples must be >= 1, got {resamples}")
     _check_confidence(confidence)
-    values = np.asarray(statistic(_resampled_sums(counts, np.random.default_rng(seed), resamples)), np.float64)
+    strata = np.zeros(len(counts), np.int64) if strata is None else np.asarray(strata)
+    if strata.shape != (len(counts),):
+        raise ValueError(f"Expected one stratum per unit ({len(counts)}); got shape {strata.shape}.")
+    members = [np.flatnonzero(strata == stratum) for stratum in np.unique(strata)]
+    values = np.asarray(statistic(_resampled_sums(counts, members, np.random.default_rng(seed), resamples)),
+                        np.float64)
     defined = values[~np.isnan(values)]
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(defined, [tail, 1.0 - tail]) if defined.size else (None, None)
@@ -136,5 +151,5 @@ def cluster_bootstrap_ci(counts: np.ndarray, statistic: Callable[[np.ndarray], n
         "estimate": None if np.isnan(estimate) else estimate,
         "ci_low": None if low is None else float(low), "ci_high": None if high is None else float(high),
         "confidence": confidence, "resamples": resamples, "undefined": int(values.size - defined.size),
-        "seed": seed, "units": len(counts),
+        "seed": seed, "units": len(counts), "strata": len(members),
     }

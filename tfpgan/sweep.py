@@ -117,11 +117,12 @@ def sweep_markdown(report: Mapping[str, Any], points: Sequence[tuple[int, str, s
                       _difference_cell(report, synthetic, oversample, metric)]
         lines.append("| " + " | ".join(cells) + " |")
     runs = "/".join(map(str, _runs_per_point(report, points)))
-    lines += ["", f"Per regime: mean over its {runs} runs (folds × seeds) [{CI_NAME}, as in the evaluation "
+    lines += ["", f"Per regime: mean over its {runs} runs (folds × seeds; the seeds of a fold averaged first) "
+              f"[{CI_NAME}, as in the evaluation "
               "report]. The oversample regime of a level resamples the real training images to the class counts "
               "the synthetic regime reaches; level 0 trains on the real images only (regime none) for both lines. "
-              "Difference: mean of the (fold, seed)-paired differences [95 % corrected-t CI], with the p-value "
-              "Holm-adjusted over the report's table of that metric.", ""]
+              "Difference: mean of the paired differences, averaged over each fold's seeds [95 % corrected-t CI "
+              "over the fold means], with the p-value Holm-adjusted over the report's table of that metric.", ""]
     return "\n".join(lines)
 
 
