@@ -120,6 +120,32 @@ def test_build_from_csv_keeps_patients_in_one_fold(tmp_path):
     assert len(fold_of_group) == 6 and set(fold_of_group.values()) == {0, 1, 2}
 
 
+def test_dataset_source_reassigns_the_folds_of_a_dataset_folder(tmp_path):
+    rows = []
+    for i in range(24):
+        path = datagen.write_image(str(tmp_path / "img" / f"{i}.png"), datagen.random_image(i))
+        rows.append({"path": os.path.relpath(path, tmp_path), "label": "ab"[i % 2], "group": f"p{i // 2}"})
+    csv_path = datagen.write_csv(str(tmp_path / "labels.csv"), rows, ["path", "label", "group"])
+    first = str(tmp_path / "first")
+    build_dataset(open_source(f"csv:{csv_path}"), first, BuildOptions(resolution=8, folds=3, seed=0))
+    again = str(tmp_path / "again")
+    info = build_dataset(open_source(f"dataset:{first}"), again, BuildOptions(resolution=8, folds=3, seed=1))
+
+    before = {r["id"]: r for r in _records(first)}
+    after = {r["id"]: r for r in _records(again)}
+    assert before.keys() == after.keys() and info.source == f"dataset:{first}" and info.grouped
+    for example_id, record in after.items():
+        np.testing.assert_array_equal(record["image"], before[example_id]["image"])  # pixels as stored
+        assert (record["label"], record["group"]) == (before[example_id]["label"], before[example_id]["group"])
+    fold_of_group = {}
+    for record in after.values():
+        assert fold_of_group.setdefault(record["group"], record["fold"]) == record["fold"]  # still patient-grouped
+    assert any(after[i]["fold"] != before[i]["fold"] for i in after)  # another partition
+    assert info.fingerprint != read_info(first).fingerprint
+    with pytest.raises(DataError, match="dataset:DIR"):
+        open_source("dataset:")
+
+
 def test_build_from_npz_and_attributes(tmp_path):
     images = np.stack([datagen.random_image(i, size=28)[:, :, 0] for i in range(9)])
     path = datagen.write_npz(str(tmp_path / "organ.npz"), {"train": (images[:6], np.arange(6) % 3),

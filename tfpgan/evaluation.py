@@ -452,7 +452,8 @@ def _run_fold(options: EvaluationOptions, real: DatasetInfo, plan: FoldPlan, pen
             class_counts=dict(zip(real.classes, examples.class_counts(real.num_classes).tolist())),
             train_ids=list(train.ids), validation_ids=validation_ids)
         write_json(_result_path(options.output, key),
-                   {"regime": regime, "fold": fold, "seed": repeat, "settings": expected[key], **result})
+                   {"regime": regime, "partition": options.partition, "fold": fold, "seed": repeat,
+                    "settings": expected[key], **result})
         logger.info("%s: test accuracy %.3f after %d steps", label, result["metrics"]["accuracy"],
                     result["training"]["steps"])
         keras.backend.clear_session()
@@ -484,11 +485,16 @@ def train_runs(options: EvaluationOptions) -> tuple[DatasetInfo, list[int]]:
     return real, list(folds)
 
 
+def _read_results(options: EvaluationOptions, folds: Sequence[int]) -> dict[str, list[dict[str, Any]]]:
+    """Every regime's results of ``folds``, each naming ``options.partition``."""
+    return {regime: [{**_read_result(options.output, (regime, fold, repeat)), "partition": options.partition}
+                     for fold in folds for repeat in range(options.seeds)] for regime in options.regimes}
+
+
 def _write_report(options: EvaluationOptions, real: DatasetInfo, folds: Sequence[int],
                   missing: Sequence[int] = ()) -> dict[str, Any]:
-    results = {regime: [_read_result(options.output, (regime, fold, repeat))
-                        for fold in folds for repeat in range(options.seeds)] for regime in options.regimes}
-    return report.write_report(options.output, results, real.classes, _report_settings(options, real), missing)
+    return report.write_report(options.output, _read_results(options, folds), real.classes,
+                               _report_settings(options, real), missing)
 
 
 def run_evaluation(options: EvaluationOptions) -> dict[str, Any]:
@@ -511,13 +517,27 @@ def _fold_finished(options: EvaluationOptions, real: DatasetInfo, records: Seque
     return len(_finished_runs(options.output, expected)) == len(expected)
 
 
-def merge_report(options: EvaluationOptions) -> dict[str, Any]:
-    """(Re)write the report of every fold of the dataset whose runs have all finished (runs made on other
-    hosts included); report.json's ``missing_folds`` lists the others. Trains nothing."""
-    real = read_info(options.dataset)
-    records = read_records(options.dataset)
-    folds = range(real.folds)
-    finished = [fold for fold in folds if _fold_finished(options, real, records, fold)]
-    if not finished:
+def merge_report(options: EvaluationOptions, partitions: Sequence[EvaluationOptions] = ()) -> dict[str, Any]:
+    """(Re)write the report, into ``options.output``, of every fold whose runs have all finished (runs made on other
+    hosts included), of ``options`` and of the further re-partitioned evaluations ``partitions`` (each with its own
+    dataset, same classes and fold count); report.json's ``missing_folds`` lists the others (as "partition P fold
+    K" for P > 0). Trains nothing."""
+    results: dict[str, list[dict[str, Any]]] = {regime: [] for regime in options.regimes}
+    missing: list[int | str] = []
+    settings: dict[str, Any] = {}
+    for part in (options, *partitions):
+        real = read_info(part.dataset)
+        records = read_records(part.dataset)
+        finished = [fold for fold in range(real.folds) if _fold_finished(part, real, records, fold)]
+        missing += [fold if not part.partition else f"partition {part.partition} fold {fold}"
+                    for fold in range(real.folds) if fold not in finished]
+        for regime, regime_results in _read_results(part, finished).items():
+            results[regime] += regime_results
+        if part is options:
+            settings, classes = _report_settings(part, real), real.classes
+        else:
+            settings.setdefault("partitions", []).append(
+                {"partition": part.partition, **_report_settings(part, real)["dataset"]})
+    if not any(results.values()):
         raise TfpganError(f"{options.output}: no fold has finished all of its evaluation runs yet: nothing to report")
-    return _write_report(options, real, finished, [fold for fold in folds if fold not in finished])
+    return report.write_report(options.output, results, classes, settings, missing)

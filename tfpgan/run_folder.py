@@ -25,13 +25,20 @@ PNG_DIR = "png"
 
 # An experiment folder: dataset/, validation/foldK.txt, gan/foldK, synthetic/foldK, quality/foldK,
 # samples/foldK.png, evaluation/, report.md, and with a synthetic-count sweep sweep/ (synthetic/nN/foldK,
-# evaluation/, sweep.png, sweep.md).
+# evaluation/, sweep.png, sweep.md); with --partitions=P, partitionP/ (P > 0) holds the same steps of partition P
+# (dataset/, validation/, gan/, synthetic/, quality/, samples/, evaluation/runs, sweep/), and the top-level
+# evaluation/ and report.md merge every partition.
 DATASET_DIR, GAN_DIR, SYNTHETIC_DIR = "dataset", "gan", "synthetic"
 QUALITY_DIR, EVALUATION_DIR, SAMPLES_DIR = "quality", "evaluation", "samples"
 VALIDATION_DIR, SWEEP_DIR = "validation", "sweep"
 SWEEP_PNG, SWEEP_MARKDOWN = "sweep.png", "sweep.md"
 SAMPLES_PER_CLASS = 8
 FOLD_PLACEHOLDER = "{fold}"
+
+
+def partition_dir(output: str, partition: int) -> str:
+    """OUTPUT/partitionP of an experiment (P > 0): the steps of re-partition P."""
+    return os.path.join(output, f"partition{partition}")
 
 
 def fold_dir(output: str, step: str, fold: int | str) -> str:

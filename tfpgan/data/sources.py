@@ -1,15 +1,18 @@
-"""Labeled image sources: `folder:DIR`, `csv:FILE`, `npz:FILE` (MedMNIST layout) and the built-in `elpv`."""
+"""Labeled image sources: `folder:DIR`, `csv:FILE`, `npz:FILE` (MedMNIST layout), `dataset:DIR` (a dataset folder
+made by tfpgan, e.g. to assign its folds anew) and the built-in `elpv`."""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import logging
 import os
 from typing import Callable
 
 import numpy as np
 
+from tfpgan.data.dataset_info import INFO_FILE, read_info
 from tfpgan.data.images import Decoded, Intensity, decode_array, decode_image, is_image_name
 from tfpgan.errors import DataError
 
@@ -52,23 +55,28 @@ class Source:
 
 
 def known_licence(spec: str) -> str | None:
-    """The licence of a built-in source's images (`elpv`); None for a user's own data, whose licence tfpgan cannot
-    know."""
+    """The licence of a built-in source's images (`elpv`, also through a `dataset:DIR` made from it); None for a
+    user's own data, whose licence tfpgan cannot know."""
+    kind, _, location = spec.partition(":")
+    if kind == "dataset" and os.path.isfile(os.path.join(location, INFO_FILE)):
+        return known_licence(read_info(location).source)
     return ELPV_LICENCE if spec == "elpv" else None
 
 
 def open_source(spec: str, dicom_window: tuple[float, float] | None = None) -> Source:
-    """Open a source given as `folder:DIR`, `csv:FILE`, `npz:FILE` or `elpv`."""
+    """Open a source given as `folder:DIR`, `csv:FILE`, `npz:FILE`, `dataset:DIR` or `elpv`."""
     kind, _, location = spec.partition(":")
     if kind == "elpv" and not location:
         return _elpv_source(spec)
-    if kind in ("folder", "csv", "npz") and location:
+    if kind in ("folder", "csv", "npz", "dataset") and location:
         if kind == "folder":
             return _folder_source(spec, location, dicom_window)
         if kind == "csv":
             return _csv_source(spec, location, dicom_window)
+        if kind == "dataset":
+            return _dataset_source(spec, location)
         return _npz_source(spec, location)
-    raise DataError(f"--source must be folder:DIR, csv:FILE, npz:FILE or elpv, got {spec!r}")
+    raise DataError(f"--source must be folder:DIR, csv:FILE, npz:FILE, dataset:DIR or elpv, got {spec!r}")
 
 
 def _file_reader(path: str, dicom_window) -> Callable[[], Decoded]:
@@ -169,6 +177,26 @@ def _npz_source(spec: str, npz_path: str) -> Source:
     items = [Item(ids[i], int(labels[i]), _array_reader(images, i, f"{npz_path}:{ids[i]}"))
              for i in range(len(ids))]
     return Source(spec, classes, items)
+
+
+def _dataset_source(spec: str, directory: str) -> Source:
+    """The examples of a dataset folder as stored (uint8 pixels, labels, ids, patient groups, attributes)."""
+    import tensorflow as tf
+
+    from tfpgan.data import tfrecords
+
+    info = read_info(directory)
+    files = [os.path.join(directory, shard) for shard in info.shards]
+    items = []
+    for batch in tf.data.TFRecordDataset(files).batch(256).map(
+            lambda serialized: tfrecords.parse_examples(serialized, info.resolution, info.channels)):
+        images = batch["image"].numpy()
+        for i, (label, example_id, group, attributes) in enumerate(zip(
+                batch["label"].numpy(), batch["id"].numpy(), batch["group"].numpy(), batch["attributes"].numpy())):
+            example_id = example_id.decode("utf-8")
+            items.append(Item(example_id, int(label), _array_reader(images, i, f"{directory}:{example_id}"),
+                              group.decode("utf-8"), json.loads(attributes)))
+    return Source(spec, tuple(info.classes), sorted(items, key=lambda item: item.id))
 
 
 def elpv_class(probability: float) -> int:
