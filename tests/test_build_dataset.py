@@ -102,12 +102,18 @@ def test_build_resizes_and_converts_channels(tmp_path):
     np.testing.assert_allclose(record["image"].mean(axis=(0, 1)), source_mean, atol=3)
 
 
-def test_build_from_csv_keeps_patients_in_one_fold(tmp_path):
+def _grouped_csv(tmp_path, images_per_patient):
+    """labels.csv of 24 images, classes a/b alternating, `images_per_patient` consecutive images per patient."""
     rows = []
     for i in range(24):
         path = datagen.write_image(str(tmp_path / "img" / f"{i}.png"), datagen.random_image(i))
-        rows.append({"path": os.path.relpath(path, tmp_path), "label": "ab"[i % 2], "group": f"p{i // 4}"})
-    csv_path = datagen.write_csv(str(tmp_path / "labels.csv"), rows, ["path", "label", "group"])
+        rows.append({"path": os.path.relpath(path, tmp_path), "label": "ab"[i % 2],
+                     "group": f"p{i // images_per_patient}"})
+    return datagen.write_csv(str(tmp_path / "labels.csv"), rows, ["path", "label", "group"])
+
+
+def test_build_from_csv_keeps_patients_in_one_fold(tmp_path):
+    csv_path = _grouped_csv(tmp_path, 4)
     output = str(tmp_path / "out")
 
     info = build_dataset(open_source(f"csv:{csv_path}"), output, BuildOptions(resolution=8, folds=3))
@@ -121,11 +127,7 @@ def test_build_from_csv_keeps_patients_in_one_fold(tmp_path):
 
 
 def test_dataset_source_reassigns_the_folds_of_a_dataset_folder(tmp_path):
-    rows = []
-    for i in range(24):
-        path = datagen.write_image(str(tmp_path / "img" / f"{i}.png"), datagen.random_image(i))
-        rows.append({"path": os.path.relpath(path, tmp_path), "label": "ab"[i % 2], "group": f"p{i // 2}"})
-    csv_path = datagen.write_csv(str(tmp_path / "labels.csv"), rows, ["path", "label", "group"])
+    csv_path = _grouped_csv(tmp_path, 2)
     first = str(tmp_path / "first")
     build_dataset(open_source(f"csv:{csv_path}"), first, BuildOptions(resolution=8, folds=3, seed=0))
     again = str(tmp_path / "again")
