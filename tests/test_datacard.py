@@ -89,7 +89,8 @@ def fake_report(real_report: dict) -> dict:
                                                "real_images": 9},
                                    "real_baseline": {"fid": 1.5, "kid": {"mean": 0.001, "std": 0.001},
                                                      "synthetic_images": 6, "real_images": 9},
-                                   "classifier_accuracy": {"accuracy": 0.4, "majority_rate": 0.6, "images": 10,
+                                   "classifier_accuracy": {"balanced_accuracy": 0.4, "chance": 0.5,
+                                                           "permutation_p": 0.8, "permutations": 2000, "images": 10,
                                                            "evaluated_on": "the held-out real folds [1]",
                                                            "meaningful": False}}},
             "memorization": {"synthetic_images": 6, "heldout_images": 8, "percentile": 1.0, "threshold": 0.91,
@@ -115,10 +116,19 @@ def test_a_quality_result_is_added_and_kept_by_later_updates(setup):
     assert card["quality"]["memorization"]["flagged"] == 1
     markdown = card_files(output)[1]
     assert f"| overall | {swd['synthetic_vs_real']['average']:.2f} |" in markdown
-    assert "FID 4.500 (real baseline 1.500), KID 0.0300 (real baseline 0.0010)" in markdown
-    assert "these FID/KID values are meaningless" in markdown
+    assert ("domain features (N = 6 synthetic, 6 held-out images): FID 4.500 (real baseline 1.500), KID 0.0300 "
+            "(real baseline 0.0010); feature classifier balanced accuracy 0.400 on the held-out real folds [1] "
+            "(chance 0.500, label-permutation p 0.8): **not better than chance, so these FID/KID values are "
+            "meaningless**.") in markdown
+    assert "memorization audit" not in markdown  # neither FID nor KID is below its real baseline
     assert "1 of 6 synthetic images (16.7%)" in markdown and "about 11.1% is expected" in markdown
     assert np.isfinite(card["quality"]["swd"]["overall"]["real_vs_real_noise_floor"])
+
+    report = fake_report(measured.report)
+    report["fid_kid"]["domain"]["real_baseline"]["fid"] = 9.0  # the synthetic FID 4.5 is below it
+    datacard.write_datacard(output, quality.QualityResult(report))
+    assert ("The synthetic FID is below its real baseline: the feature network was trained on the training images, "
+            "so copies of them score below new real images; see the memorization audit.") in card_files(output)[1]
 
 
 def test_a_folder_without_generator_gets_no_card(setup):

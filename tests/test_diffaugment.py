@@ -107,6 +107,18 @@ def test_augment_applies_each_operation_per_sample_with_probability_p():
             > 0).mean() > 0.99
 
 
+@pytest.mark.parametrize("p", [1.0, 0.6])
+def test_colour_comes_first_so_padded_and_cut_out_areas_stay_exactly_zero(p):
+    x = tf.constant(np.random.default_rng(0).uniform(0.2, 1.0, (32, 16, 16, 3)), tf.float32)  # no zero pixel
+    policy = ("translation", "cutout", "brightness", "contrast", "saturation")
+    # each op draws its parameters from its own index in OPERATIONS, whichever other ops the policy has
+    blank = diffaugment.augment(tf.ones_like(x), ("translation", "cutout"), SEED, p).numpy() == 0
+    augmented = diffaugment.augment(x, policy, SEED, p).numpy()
+    assert blank.any() and (augmented[blank] == 0).all()
+    assert (augmented[~blank] != 0).all()  # the colour ops moved every other pixel (none lands on zero here)
+    assert list(diffaugment.OPERATIONS) == ["brightness", "saturation", "contrast", "translation", "cutout"]
+
+
 def test_an_unknown_operation_is_refused():
     with pytest.raises(ValueError, match="unknown augmentation"):
         diffaugment.augment(images(1), ("rotate",), SEED)

@@ -133,7 +133,7 @@ def test_rerun_skips_every_finished_step(experiment):
     assert log.count("training is already complete") == FOLDS
     assert log.count("exists, skipped") == 2 * FOLDS  # synthetic set and quality audit of each fold
     assert log.count("finished earlier, skipping") == len(REGIMES) * FOLDS
-    assert "img/s" not in log  # no training tick
+    assert "| ETA" not in log  # no training tick (the sample grids are drawn from the generators)
     assert (output / "evaluation" / "report.json").read_text() == report_before
     assert "| Regime |" in result.stdout
     assert elapsed < 90
@@ -227,10 +227,87 @@ def test_bad_command_lines_fail_with_one_clear_line(refusals, case, message):
 
 
 def test_dry_run_prints_the_options_and_each_folds_schedule_and_writes_nothing(tmp_path):
-    result = run_experiment(f"--output={tmp_path / 'out'}", *TINY_EXPERIMENT, "--dry_run", timeout=60)
+    result = run_experiment(f"--output={tmp_path / 'out'}", *TINY_EXPERIMENT, "--dry_run", "--partitions=2",
+                            "--seeds=3", timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
+    assert (f"plan: 2 partition(s) x {FOLDS} test fold(s) x 1 generator(s) = {2 * FOLDS} GAN run(s); "
+            f"{2 * FOLDS} x {len(REGIMES)} regime(s) x 3 seed(s) = {2 * FOLDS * len(REGIMES) * 3} classifier "
+            f"run(s); the report tests J = {2 * FOLDS} paired fold results") in result.stdout
+    assert f"partition 1: {tmp_path / 'out' / 'partition1'} on {tmp_path / 'out' / 'partition1' / 'dataset'}" \
+        in result.stdout
     assert '"kimg_per_phase": 0.03' in result.stdout and '"classifier_epochs": 1' in result.stdout
     assert "GAN schedule of every fold (16x16)" in result.stdout
     assert [line.split()[-1] for line in result.stdout.splitlines() if line.strip().endswith(("stable", "fade-in"))] \
         == ["stable", "fade-in", "stable"]
     assert not os.path.exists(tmp_path / "out")
+
+
+def test_a_rerun_never_rewrites_the_validation_ids_of_a_fold_whose_gan_has_started(tmp_path):
+    from tfpgan.data.build import build_dataset
+    from tfpgan.data.sources import open_source
+    from tfpgan.experiment import write_validation_ids
+    from tfpgan.options import BuildOptions, ExperimentOptions
+
+    write_patterned_source(str(tmp_path / "source"))
+    output = tmp_path / "out"
+    build_dataset(open_source(f"folder:{tmp_path / 'source'}"), str(output / "dataset"),
+                  BuildOptions(resolution=SIZE, folds=FOLDS))
+    options = ExperimentOptions(output=str(output))
+    other = options.replace(evaluation=options.evaluation.replace(
+        training=options.evaluation.training.replace(validation_fraction=0.3)))
+    ids_file = output / "validation" / "fold0.txt"
+    write_validation_ids(other, 0)
+    write_validation_ids(options, 0)  # no GAN yet: the file follows the options
+    listed = ids_file.read_text()
+    gan = output / "gan" / "fold0"  # what an interrupted GAN run leaves
+    (gan / "checkpoints").mkdir(parents=True)
+    (gan / "config.json").write_text("{}")
+    write_validation_ids(options, 0)  # the same images: fine
+    modified = ids_file.stat().st_mtime_ns
+
+    result = run_experiment(f"--output={output}", *TINY_EXPERIMENT, "--validation_fraction=0.3", "--folds=0",
+                            timeout=120)
+
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    refusal = [line for line in result.stderr.splitlines() if "fold 0's GAN has started" in line]
+    assert len(refusal) == 1, result.stderr[-2000:]
+    assert "--validation_fraction=0.3 --classifier_seed=0 choose other ones" in refusal[0]
+    assert refusal[0].endswith(f"or delete {gan} to redo fold 0 with the new ones")
+    assert ids_file.read_text() == listed and ids_file.stat().st_mtime_ns == modified  # nothing rewritten
+    assert (gan / "config.json").read_text() == "{}" and not os.listdir(gan / "checkpoints")
+
+
+def test_partitions_train_their_own_gans_on_folds_assigned_anew_and_report_together(experiment):
+    output, first_args, first_run = experiment  # partition 0 is the finished experiment: every step is reused
+    assert first_run.returncode == 0, first_run.stderr[-3000:]
+    args = [*first_args, "--partitions=2", "--folds=0", "--regimes=none,synthetic", "--noquality"]
+    result = run_experiment(*args, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("training is already complete") == 1  # partition 0's GAN of fold 0
+
+    first, second = read_info(str(output / "dataset")), read_info(str(output / "partition1" / "dataset"))
+    assert second.fingerprint != first.fingerprint and second.num_examples == first.num_examples
+    assert second.source == f"dataset:{output / 'dataset'}" and second.seed == first.seed + 1000
+    for part, info in ((output, first), (output / "partition1", second)):
+        generator = json.loads((part / "gan" / "fold0" / "export" / "generator" / "tfpgan.json").read_text())
+        assert generator["dataset_fingerprint"] == info.fingerprint and generator["trained_on_folds"] == [1]
+        validation = (part / "validation" / "fold0.txt").read_text().split()
+        assert generator["excluded_ids"] == sorted(validation)
+    run = json.loads((output / "partition1" / "evaluation" / "runs" / "synthetic" / "fold0" / "seed0" /
+                      "result.json").read_text())
+    assert run["partition"] == 1
+    report = json.loads((output / "evaluation" / "report.json").read_text())
+    test = report["comparisons"][0]["metrics"]["macro/sensitivity"]
+    # partition 0's two folds and partition 1's fold 0: J = 3 (partition, fold) units
+    assert (test["runs"], test["df"]) == (3, 2) and report["design"]["partitions"] == [0, 1]
+    assert report["missing_folds"] == ["partition 1 fold 1"]
+    assert [entry["fingerprint"] for entry in report["settings"]["partitions"]] == [second.fingerprint]
+    assert "partition1/0" in report["regimes"]["synthetic"]["folds"]
+    summary = (output / "report.md").read_text()
+    assert "**Design.** 2 × 2-fold cross-validation" in summary
+    assert "![partition 1 fold 0](partition1/samples/fold0.png)" in summary
+
+    merged = run_experiment(*[arg for arg in args if arg != "--folds=0"], "--report_only", timeout=120)
+    assert merged.returncode == 0, merged.stderr[-3000:]
+    assert "missing folds (not finished yet): partition 1 fold 1" in merged.stdout
+    assert json.loads((output / "evaluation" / "report.json").read_text())["comparisons"] == report["comparisons"]

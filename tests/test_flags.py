@@ -56,6 +56,16 @@ def test_train_flags_parse_resolution_maps_and_keep_defaults():
     (TrainOptions, ["--dataset=d", "--logdir=l", "--batch_per_resolution=4=3"], "RESOLUTION:VALUE"),
     (TrainOptions, ["--dataset=d", "--logdir=l", "--start_resolution=16", "--resolution=8"],
      "--start_resolution must be <= --resolution"),
+    (TrainOptions, ["--dataset=d", "--logdir=l", "--conditioning=per_class", "--mbstd_group_size=1", "--jit_compile"],
+     "--jit_compile cannot compile --conditioning=per_class (its routing of examples to the class networks has "
+     "data-dependent shapes, which XLA rejects): set --nojit_compile"),
+    (TrainOptions, ["--dataset=d", "--logdir=l", "--conditioning=none", "--ac_weight=0.5"],
+     "--ac_weight weighs the AC-GAN label terms, which --conditioning=none does not have"),
+    (TrainOptions, ["--dataset=d", "--logdir=l", "--conditioning=none", "--nobalanced_fake_labels"],
+     "--balanced_fake_labels has no effect with --conditioning=none (no network reads the labels): drop "
+     "--nobalanced_fake_labels"),
+    (TrainOptions, ["--dataset=d", "--logdir=l", "--augment_p=0.5"], "--augment_p 0.5 needs --augment (the operations "
+     "it applies with that probability)"),
     (EvaluationOptions, ["--dataset=d", "--output=o", "--regimes=none,gan"], "--regimes must be one of"),
     (EvaluationOptions, ["--dataset=d", "--output=o", "--regimes=none,none"], "--regimes must list distinct"),
     (EvaluationOptions, ["--dataset=d", "--output=o", "--folds=0,x"], "folds must be 'all'"),
@@ -101,7 +111,7 @@ def test_experiment_flags_fill_the_templates_and_share_deterministic():
 def test_experiment_defines_no_flag_for_what_it_fills_in_per_fold():
     values = flags.FlagValues()
     tfpgan_flags.define_options_flags(ExperimentOptions, flag_values=values)
-    for name in ("logdir", "test_fold", "export", "synthetic", "overwrite"):
+    for name in ("logdir", "test_fold", "export", "exclude_ids", "synthetic", "overwrite"):
         assert name not in values
 
 

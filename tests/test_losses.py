@@ -175,3 +175,11 @@ def test_fake_labels_are_shuffled_and_reproducible():
     np.testing.assert_array_equal(sample_fake_labels(12, 4, 7), sample_fake_labels(12, 4, 7))
     in_graph = tf.function(lambda: sample_fake_labels(12, 4, generator))
     assert sorted(np.bincount(in_graph().numpy())) == [3, 3, 3, 3]
+
+
+def test_fake_labels_compile_under_xla_and_stay_exactly_balanced():
+    labels = tf.function(lambda seed: sample_fake_labels(10, 3, seed), jit_compile=True)
+    batches = [labels(tf.constant([s, 1], tf.int64)).numpy() for s in range(20)]
+    assert all(sorted(np.bincount(b, minlength=3)) == [3, 3, 4] for b in batches)
+    assert len({tuple(b) for b in batches}) == 20  # a fresh order per seed
+    np.testing.assert_array_equal(labels(tf.constant([3, 1], tf.int64)), batches[3])

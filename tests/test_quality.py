@@ -220,9 +220,9 @@ def test_feature_classifier_is_trained_once_then_reused(tmp_path, monkeypatch):
     for key in ("overall", "per_class", "real_baseline", "classifier_accuracy"):
         assert first[key] == second[key]
     accuracy = first["classifier_accuracy"]
-    assert accuracy["images"] == PER_CLASS and accuracy["majority_rate"] == 0.5
+    assert accuracy["images"] == PER_CLASS and accuracy["chance"] == 0.5 and accuracy["permutations"] == 2000
     assert "held-out" in accuracy["evaluated_on"]
-    assert accuracy["meaningful"] == (accuracy["accuracy"] > 0.5)
+    assert accuracy["meaningful"] == (accuracy["permutation_p"] < 0.05)
     assert first["classifier_training"]["validation_images"] + first["classifier_training"]["training_images"] == 20
     assert first["overall"]["fid"] > 1e-4  # other images: a distance (the same images give 0, see below)
     # KID subsets are clipped to the 20 images of the smaller set: every subset is the whole set
@@ -256,19 +256,65 @@ def constant_classifier() -> keras.Model:
     return keras.Model(inputs, outputs)
 
 
-def test_a_feature_space_no_better_than_the_majority_is_flagged(real_dir, training, monkeypatch, tmp_path):
+def test_a_feature_space_no_better_than_chance_is_flagged(real_dir, training, monkeypatch, tmp_path):
     monkeypatch.setattr(quality, "domain_classifier", lambda *args: (constant_classifier(), "constant", None))
     options = QualityOptions(metrics=("fid",), min_images_per_class=PER_CLASS)
     result = quality.measure_quality(real_dir, [0], training, options)
     quality_report.write_quality_report(result, str(tmp_path / "report"))
 
     accuracy = result.report["fid_kid"]["domain"]["classifier_accuracy"]
-    assert accuracy == {"accuracy": 0.5, "majority_rate": 0.5, "evaluated_on": "the held-out real folds [1]",
-                        "images": PER_CLASS, "meaningful": False}
+    assert accuracy == {"balanced_accuracy": 0.5, "chance": 0.5, "permutation_p": 1.0, "permutations": 2000,
+                        "evaluated_on": "the held-out real folds [1]", "images": PER_CLASS, "meaningful": False}
     assert json.load(open(tmp_path / "report" / "quality.json"))["fid_kid"]["domain"]["classifier_accuracy"] == accuracy
     assert "FID/KID in this feature space are meaningless" in open(tmp_path / "report" / "quality.md").read()
     row = quality_report.summary_table([("0", result.report)])[2]
-    assert "| meaningless: 0.00 (real " in row and "0.500 (majority 0.500): FID/KID meaningless" in row
+    assert re.search(r"\| meaningless: -?0\.00 \(real [0-9.]+, N 20\); below the real baseline: see the memorization "
+                     r"audit \|", row)  # the training images themselves: copies
+    assert "| 0.500 (chance 0.500, permutation p 1): FID/KID meaningless |" in row
+
+
+class FixedPredictions:
+    """A stand-in classifier whose predict() gives one-hot scores of fixed predicted classes."""
+
+    def __init__(self, predictions):
+        self.predictions = np.asarray(predictions)
+
+    def predict(self, images, **kwargs):
+        return np.eye(2)[self.predictions]
+
+
+def test_a_feature_space_is_meaningful_when_its_balanced_accuracy_beats_chance_by_a_permutation_test():
+    labels = np.array([0] * 90 + [1] * 10)  # 90 % one class
+    images = LabeledArrays(np.zeros((100, 4, 4, 1), np.float32), labels, [str(i) for i in range(100)])
+    majority = np.zeros(100, int)
+    majority[90] = 1  # the majority class always, one minority image right: accuracy 0.91
+    assert np.mean(majority == labels) == 0.91
+    guessing = quality.classifier_accuracy(FixedPredictions(majority), images, "held-out", seed=0)
+    assert guessing["balanced_accuracy"] == pytest.approx(0.55) and not guessing["meaningful"]
+    assert guessing["permutation_p"] == pytest.approx(0.1, abs=0.03)  # the one minority guess hits by chance
+    good = labels.copy()
+    good[[0, 1, 2, 3, 90, 91]] = 1 - good[[0, 1, 2, 3, 90, 91]]  # 94 % right, 8 of 10 minority images
+    telling = quality.classifier_accuracy(FixedPredictions(good), images, "held-out", seed=0)
+    assert telling["balanced_accuracy"] == pytest.approx((86 / 90 + 8 / 10) / 2)
+    assert telling["meaningful"] and telling["permutation_p"] == pytest.approx(1 / 2001)
+    assert quality.classifier_accuracy(FixedPredictions(good), images, "held-out", seed=0) == telling  # seeded
+
+
+def test_fid_and_kid_compare_as_many_synthetic_as_held_out_images(real_dir, training):
+    options = QualityOptions(metrics=("fid", "kid"), min_images_per_class=5, **FAST)
+    heldout = quality.load_labeled_images(real_dir, [1])
+    many = LabeledArrays.concatenate([training, heldout])
+    few = training.subset(np.flatnonzero(training.labels == 0)[:4].tolist()
+                          + np.flatnonzero(training.labels == 1)[:3].tolist())
+    for synthetic in (many, few):
+        overall = quality._overall_sample(training, synthetic, CLASSES, 0)[0]
+        compared, baseline = quality.equal_size_samples(training, heldout, synthetic, overall, 2, 0)
+        size = len(heldout) if synthetic is many else len(overall)  # the smaller side's
+        assert (len(overall), size) == (40, 20) if synthetic is many else len(overall) < len(heldout)
+        assert len(compared) == len(baseline) == size
+        assert np.bincount(synthetic.labels[compared]).tolist() == np.bincount(heldout.labels[baseline]).tolist()
+        section = quality.measure_quality(real_dir, [0], synthetic, options).report["fid_kid"]["domain"]
+        assert section["overall"]["synthetic_images"] == section["real_baseline"]["synthetic_images"] == size
 
 
 def test_per_class_feature_distances_need_enough_images(real_dir, training):

@@ -73,3 +73,19 @@ def test_value_for_takes_the_nearest_lower_resolution_else_the_default():
     mapping = {8: 64.0, 32: 16.0}
     assert [value_for(mapping, r, 7.0) for r in (4, 8, 16, 32, 128)] == [7.0, 64.0, 64.0, 16.0, 16.0]
     assert value_for({}, 16, 7.0) == 7.0
+
+
+def test_saturation_is_refused_on_gray_images_where_it_changes_nothing():
+    from tfpgan.data.dataset_info import DatasetInfo
+    from tfpgan.options import TrainOptions
+    from tfpgan.training.schedule import resolve
+
+    def info(channels):
+        return DatasetInfo(name="d", resolution=16, channels=channels, classes=["a"], counts={"a": 1}, folds=2,
+                           fold_counts=[[1], [0]], num_examples=1, source="s", seed=0, shards=[])
+
+    options = TrainOptions(dataset="data/d", logdir="l", augment=("brightness", "saturation"))
+    assert resolve(options, info(3))[0].resolution == 16
+    with pytest.raises(TfpganError, match=r"--augment=saturation changes nothing on the 1-channel images of data/d: "
+                                          r"drop it from --augment"):
+        resolve(options, info(1))

@@ -17,6 +17,7 @@ from tfpgan.data.pipeline import load
 from tfpgan.data.sources import open_source
 from tfpgan.errors import TfpganError
 from tfpgan.export import METADATA_FILE, export_generator, load_generator, read_metadata
+from tfpgan.labeled import read_records
 from tfpgan.models.networks import Generator
 from tfpgan.options import BuildOptions
 
@@ -121,6 +122,22 @@ def test_balance_to_tops_up_the_training_folds_only(exported, tmp_path):
     assert info.counts == {name: max(0, 4 - real[name]) for name in real}
     assert info.counts["cyst"] == 0 and info.fold_counts == [list(info.counts.values())]
     assert len(list(load(str(tmp_path / "balanced")).as_numpy_iterator())) == sum(info.counts.values())
+
+
+def test_balance_to_counts_only_the_real_images_the_generator_trained_on(exported, tmp_path):
+    export_dir, dataset_dir = str(tmp_path / "generator"), exported[1]
+    shutil.copytree(exported[0], export_dir)
+    real = synthesis.training_counts(read_metadata(export_dir))
+    fold_of = {r.id: (r.label, r.fold) for r in read_records(dataset_dir)}
+    cyst_in_training = sorted(i for i, (label, fold) in fold_of.items() if label == 0 and fold in TRAINED_ON)
+    held_out = next(i for i, (_, fold) in fold_of.items() if fold not in TRAINED_ON)
+    # two training images of cyst left out of the GAN (validation images), plus an id of the test fold
+    _edit_metadata(export_dir, excluded_ids=[*cyst_in_training[:2], held_out])
+
+    info = synthesis.synthesize(export_dir, str(tmp_path / "balanced"), "balance_to", real["cyst"])
+
+    assert synthesis.training_counts(read_metadata(export_dir)) == {**real, "cyst": real["cyst"] - 2}
+    assert info.counts["cyst"] == 2  # real + synthetic reach the target exactly on the images the classifier has
 
 
 def test_counts_mode_leaves_out_unnamed_classes():
@@ -237,3 +254,27 @@ def test_balance_to_with_every_class_full_is_an_error(exported, tmp_path):
     with pytest.raises(TfpganError, match="nothing to synthesize"):
         synthesis.synthesize(exported[0], str(tmp_path / "out"), "balance_to", 1)
     assert not os.path.exists(tmp_path / "out")
+
+
+def test_the_experiments_sample_grid_draws_every_class_from_the_generator(exported, tmp_path, monkeypatch):
+    from tfpgan import experiment
+    from tfpgan.options import ExperimentOptions
+    from tfpgan.run_folder import SAMPLES_PER_CLASS
+    from tfpgan.training import summaries
+
+    export_dir, dataset_dir = exported
+    options = ExperimentOptions(output=str(tmp_path / "out"), dataset=dataset_dir, synthesis_count=4, quality=False)
+    grids = []
+    monkeypatch.setattr(summaries, "labeled_grid", lambda fakes, *args: grids.append(fakes) or np.zeros((4, 4, 3),
+                                                                                                      np.uint8))
+    info = read_info(dataset_dir)
+    experiment.synthesize_and_audit(options, info, 1, "", export_dir)  # test fold 1: trained on fold 0
+
+    synthetic = read_info(str(tmp_path / "out" / "synthetic" / "fold1"))
+    assert synthetic.counts["cyst"] == 0 < synthetic.counts["metastasis"]  # balance_to needed no cyst
+    (fakes,) = grids
+    assert fakes.shape == (3, SAMPLES_PER_CLASS, 8, 8, 1) and fakes.dtype == np.uint8
+    assert (fakes.reshape(3, -1).max(axis=1) > 0).all()  # every row drawn, none a black tile row
+    np.testing.assert_array_equal(fakes[2, :synthetic.counts["metastasis"]],
+                                  _expected_images(export_dir, 1, 2, synthetic.counts["metastasis"]))
+    assert (tmp_path / "out" / "samples" / "fold1.png").is_file()

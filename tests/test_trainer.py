@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ pytest.register_assert_rewrite("gan_fixtures")  # imported here before pytest_pl
 
 from tfpgan.data.dataset_info import read_info  # noqa: E402
 from tfpgan.errors import TfpganError  # noqa: E402
+from tfpgan.training.config import training_data  # noqa: E402
 from tfpgan.training.schedule import phase_at  # noqa: E402
 from tfpgan.training.trainer import METRIC_NAMES, Trainer, TrainingDiverged, TrainingInterrupted  # noqa: E402
 
@@ -67,7 +69,9 @@ def test_grown_run_summary_and_config(grown_run):
     assert grown_run.summary == {"kimg": TOTAL_STEPS * 8 / 1000, "complete": True, "resumed": True,
                                  "export": os.path.join(logdir, "export", "generator")}
     with open(os.path.join(logdir, "config.json"), encoding="utf-8") as handle:
-        assert json.load(handle) == json.loads(json.dumps(dataclasses.asdict(grown_run.config)))
+        recorded = json.load(handle)
+    assert recorded.pop("training_data") == training_data(read_info(grown_run.config.dataset).fingerprint, [])
+    assert recorded == json.loads(json.dumps(dataclasses.asdict(grown_run.config)))
 
 
 def test_grown_run_writes_every_tick_to_tensorboard(grown_run):
@@ -272,6 +276,69 @@ def test_excluded_ids_never_reach_training_and_the_metadata_lists_them(gan_datas
         Trainer(tiny_config(gan_dataset, str(tmp_path / "bad"), exclude_ids=str(tmp_path / "empty.txt")))
 
 
+def test_class_counts_and_the_swd_monitors_fakes_follow_the_images_trained_on(gan_dataset, tmp_path):
+    from tfpgan.labeled import read_records
+
+    records = read_records(gan_dataset)
+    # some stripes images (of any fold: an id of the test fold changes nothing) and every checks image
+    excluded = {r.id for r in records if r.label == 0 and r.fold in (0, 1)} | {r.id for r in records if r.label == 2}
+    (tmp_path / "ids.txt").write_text("\n".join(excluded) + "\n")
+    trainer = Trainer(tiny_config(gan_dataset, str(tmp_path / "run"), exclude_ids=str(tmp_path / "ids.txt"),
+                                  metrics_images=1000))
+    trained_on = [sum(r.fold != 0 and r.label == k and r.id not in excluded for r in records) for k in range(3)]
+    assert trainer.class_counts == trained_on and trained_on[0] > 0 == trained_on[2]
+    labels = []
+    generator = trainer.generator_ema
+    trainer.generator_ema = lambda latents, drawn, **kwargs: labels.append(drawn.numpy()) or generator(
+        latents, drawn, **kwargs)
+    trainer._log_swd(trainer.phases[-1])  # every training image (metrics_images > their number) against as many fakes
+    assert np.bincount(np.concatenate(labels), minlength=3).tolist() == trainer.class_counts  # the reals' class mix
+
+
+def test_a_resume_on_other_excluded_ids_or_another_dataset_is_refused(gan_dataset, tmp_path):
+    ids = sorted(i.decode() for i, _ in _ids_and_labels(gan_dataset))
+    for name, example_id in (("a.txt", ids[0]), ("b.txt", ids[1])):
+        (tmp_path / name).write_text(example_id + "\n")
+    config = tiny_config(gan_dataset, str(tmp_path / "run"), resolution=4, kimg_per_phase=0.016,
+                         exclude_ids=str(tmp_path / "a.txt"), image_every_kimg=0, export=False)
+    train_until(config, 1)  # interrupted after step 1 of 2, with a checkpoint
+    config_json = tmp_path / "run" / "config.json"
+    recorded = json.loads(config_json.read_text())["training_data"]
+    fingerprint = read_info(gan_dataset).fingerprint
+    assert recorded == training_data(fingerprint, [ids[0]]) != training_data(fingerprint, [ids[1]])
+    other = tmp_path / "other"  # the same images under another fingerprint: another dataset for the record
+    shutil.copytree(gan_dataset, other)
+    info = json.loads((other / "dataset.json").read_text())
+    (other / "dataset.json").write_text(json.dumps({**info, "fingerprint": "f" * 64}))
+    before = config_json.read_text()
+    changes = {"excluded ids": (dict(exclude_ids=str(tmp_path / "b.txt")), "excluded_ids_sha256", [ids[1]],
+                                fingerprint),
+               "dataset": (dict(dataset=str(other)), "dataset_fingerprint", [ids[0]], "f" * 64)}
+    for change, key, excluded, new_fingerprint in changes.values():
+        new = training_data(new_fingerprint, excluded)[key]
+        with pytest.raises(TfpganError) as refused:
+            Trainer(config.replace(**change)).train()
+        message = str(refused.value)
+        assert "config.json records" in message and recorded[key][:16] in message and new[:16] in message
+        assert "a resume cannot change what the GAN has seen" in message and "\n" not in message
+    assert config_json.read_text() == before  # refused before anything was written
+    config_json.unlink()  # the checkpoint records the same
+    with pytest.raises(TfpganError, match=r"checkpoint ckpt-1 records .*1 excluded ids .*a resume cannot change"):
+        Trainer(config.replace(exclude_ids=str(tmp_path / "b.txt"))).train()
+    assert Trainer(config).train()["resumed"]  # the same images: resumed to the end
+
+
+def test_a_checkpoint_recording_no_training_data_is_refused_for_a_resume_and_exported_with_a_warning(
+        gan_dataset, tmp_path, caplog):
+    old = tf.train.Checkpoint(step=tf.Variable(1, dtype=tf.int64)).write(str(tmp_path / "old" / "ckpt-1"))
+    trainer = Trainer(tiny_config(gan_dataset, str(tmp_path / "run")))
+    with pytest.raises(TfpganError, match="does not record the images its GAN trained on .*use a new --logdir"):
+        trainer.check_checkpoint(old)
+    with caplog.at_level(logging.WARNING):
+        trainer.check_checkpoint(old, resuming=False)
+    assert "the export records the dataset and --exclude_ids as they are now" in caplog.text
+
+
 def _ids_and_labels(dataset):
     from tfpgan.data.pipeline import load
 
@@ -317,3 +384,10 @@ def test_mixed_precision_on_two_replicas_with_ns_r1_and_augmentation_trains_fini
     assert [step for step, _ in trainer.ticks] == [1, 2, 3]
     assert all(np.isfinite(list(values.values())).all() for _, values in trainer.ticks)
     assert trainer.ticks[0][1]["penalty"] > 0  # R1 of step 0, computed under loss scaling
+    assert trainer.generator.dtype_policy.compute_dtype == "float16"
+    keras.mixed_precision.set_dtype_policy("mixed_float16")  # as a mixed-precision run leaves it in this process
+    try:
+        after = Trainer(dataclasses.replace(config, mixed_precision=False, logdir=str(tmp_path / "next")))
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    assert after.generator.dtype_policy.compute_dtype == "float32"  # the next run of an experiment is float32

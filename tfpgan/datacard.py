@@ -21,6 +21,7 @@ from tfpgan.atomic import write_json, write_text
 from tfpgan.data.dataset_info import DATACARD_FILES, INFO_FILE, DatasetInfo, read_info
 from tfpgan.data.sources import known_licence
 from tfpgan.errors import DataError
+from tfpgan.metrics.fid_kid import BELOW_BASELINE, below_baseline
 
 logger = logging.getLogger(__name__)
 
@@ -211,14 +212,19 @@ def _quality_markdown(quality: dict | None) -> list[str]:
     for space, section in quality.get("fid_kid", {}).items():
         overall, baseline, accuracy = section["overall"] or {}, section["real_baseline"] or {}, section[
             "classifier_accuracy"]
-        line = (f"{space} features: FID {_value(overall.get('fid'), 3)} (real baseline "
+        sizes = f" (N = {overall.get('images', 'n/a')} synthetic, {baseline.get('images', 'no')} held-out images)"
+        line = (f"{space} features{sizes}: FID {_value(overall.get('fid'), 3)} (real baseline "
                 f"{_value(baseline.get('fid'), 3)}), KID {_value(overall.get('kid'), 4)} (real baseline "
                 f"{_value(baseline.get('kid'), 4)})")
-        if accuracy is not None:
-            line += (f"; feature classifier accuracy {accuracy['accuracy']:.3f} on {accuracy['evaluated_on']} "
-                     f"(majority rate {accuracy['majority_rate']:.3f})"
-                     + ("" if accuracy["meaningful"] else ": **no better than the majority rate, so these FID/KID "
-                                                         "values are meaningless**"))
+        if accuracy is not None and "balanced_accuracy" in accuracy:
+            line += (f"; feature classifier balanced accuracy {accuracy['balanced_accuracy']:.3f} on "
+                     f"{accuracy['evaluated_on']} (chance {accuracy['chance']:.3f}, label-permutation p "
+                     f"{accuracy['permutation_p']:.3g})"
+                     + ("" if accuracy["meaningful"] else ": **not better than chance, so these FID/KID values are "
+                                                         "meaningless**"))
+        below = below_baseline(*({"FID": entry.get("fid"), "KID": entry.get("kid")} for entry in (overall, baseline)))
+        if below:
+            line += f". The synthetic {' and '.join(below)} {'is' if len(below) == 1 else 'are'} {BELOW_BASELINE}"
         lines += [line + ".", ""]
     if "msssim" in quality:
         lines += ["MS-SSIM diversity within each class (synthetic far above real suggests mode collapse): "

@@ -26,18 +26,44 @@ from tfpgan.atomic import write_text
 from tfpgan.data.dataset_info import DatasetInfo, read_info
 from tfpgan.data.pipeline import check_folds
 from tfpgan.errors import TfpganError
-from tfpgan.options import BuildOptions, EvaluationOptions, ExperimentOptions, TrainOptions, uses_synthetic
+from tfpgan.options import (
+    BuildOptions,
+    EvaluationOptions,
+    ExperimentOptions,
+    TrainOptions,
+    format_gan_overrides,
+    uses_synthetic,
+)
 from tfpgan.training.schedule import describe_schedule, phases_for
 
 logger = logging.getLogger(__name__)
 
 LOCK_FILE = ".lock"  # in OUTPUT: held while the dataset is built and while the report is merged
+PARTITION_SEED_STRIDE = 1000  # partition P's folds are assigned with the dataset's build seed + STRIDE x P
+
+
+def partition_options(options: ExperimentOptions, partition: int) -> ExperimentOptions:
+    """Partition 0: the experiment as given. Partition P > 0: the same experiment in OUTPUT/partitionP, on a
+    dataset built there from the experiment's dataset folder with its folds assigned anew."""
+    if partition == 0:
+        return options
+    return options.replace(output=run_folder.partition_dir(options.output, partition), dataset=None,
+                           source=f"dataset:{options.dataset_dir}", partition=partition)
+
+
+def partitions(options: ExperimentOptions) -> list[ExperimentOptions]:
+    return [partition_options(options, partition) for partition in range(options.partitions)]
+
+
+def fold_label(options: ExperimentOptions, fold: int) -> str:
+    """'fold K', or 'partition P fold K' for P > 0 (logs and the report's figure titles)."""
+    return f"partition {options.partition} fold {fold}" if options.partition else f"fold {fold}"
 
 
 def generator_runs(options: ExperimentOptions) -> dict[str, TrainOptions]:
     """Name -> training options of each generator trained per fold: the --generators, else one unnamed ('')
-    generator of the training flags."""
-    return dict(options.generator_options) or {"": options.train}
+    generator of the training flags; --gan_overrides applied to each."""
+    return options.gan_runs()
 
 
 def step_dir(options: ExperimentOptions, step: str, name: str, fold: int | str) -> str:
@@ -54,23 +80,65 @@ def gan_options(options: ExperimentOptions, name: str, fold: int) -> TrainOption
 
 def write_validation_ids(options: ExperimentOptions, fold: int) -> None:
     """OUTPUT/validation/foldK.txt: the classifier-validation images of test fold K, fixed before its GAN trains so
-    that the GAN never sees them (the evaluation refuses a synthetic set whose generator did)."""
+    that the GAN never sees them (the evaluation refuses a synthetic set whose generator did).
+
+    Never rewritten once a GAN of the fold has started: a --validation_fraction or --classifier_seed that chooses
+    other images is refused in one line naming the fold's folders to delete.
+    """
+    from tfpgan.data.pipeline import read_ids
     from tfpgan.validation import validation_ids, write_ids
 
     training = options.evaluation.training
-    write_ids(run_folder.validation_ids_file(options.output, fold),
-              validation_ids(options.dataset_dir, fold, training.validation_fraction, training.seed))
+    path = run_folder.validation_ids_file(options.output, fold)
+    ids = validation_ids(options.dataset_dir, fold, training.validation_fraction, training.seed)
+    names = list(generator_runs(options))
+    started = any(os.path.isfile(os.path.join(step_dir(options, run_folder.GAN_DIR, name, fold),
+                                              run_folder.CONFIG_FILE)) for name in names)
+    if not (started and os.path.isfile(path)):
+        write_ids(path, ids)
+        return
+    listed = read_ids(path)
+    if listed != ids:
+        folders = [folder for name in names for folder in (step_dir(options, step, name, fold) for step in (
+            run_folder.GAN_DIR, run_folder.SYNTHETIC_DIR, run_folder.QUALITY_DIR)) if os.path.exists(folder)]
+        raise TfpganError(f"{path}: fold {fold}'s GAN has started without the {len(listed)} validation images listed "
+                          f"there; --validation_fraction={training.validation_fraction:g} --classifier_seed="
+                          f"{training.seed} choose other ones ({len(ids)}): rerun with the values it started with, or "
+                          f"delete {' '.join(folders)} to redo fold {fold} with the new ones")
 
 
 def describe(options: ExperimentOptions) -> str:
-    """What --dry_run prints: the resolved options and each generator's GAN schedule (the same for every fold)."""
-    lines = [options.to_json().rstrip()]
+    """What --dry_run prints: the resolved options, the plan (partitions, GAN and classifier runs) and each
+    generator's GAN schedule (the same for every fold)."""
+    lines = [options.to_json().rstrip(), *describe_plan(options)]
+    if options.gan_overrides:
+        lines.append(f"--gan_overrides applied to every GAN: {format_gan_overrides(options.gan_overrides)}")
     for name, train in generator_runs(options).items():
         resolution = train.resolution or options.dataset_resolution
         phases = phases_for(train, resolution)
         lines += [f"GAN schedule of every fold{f' of generator {name}' if name else ''} ({resolution}x{resolution}):",
                   describe_schedule(phases, train.batch_per_resolution)]
     return "\n".join(lines + ["global batch = batch/replica x replicas; kimg counts global images"])
+
+
+def describe_plan(options: ExperimentOptions) -> list[str]:
+    """Where each partition runs, and how many GAN and classifier runs the experiment means."""
+    info_file = os.path.join(options.dataset_dir, "dataset.json")
+    folds = (read_info(options.dataset_dir).folds if os.path.isfile(info_file) else options.dataset_folds)
+    test_folds = len(options.evaluation.folds) if options.evaluation.folds is not None else folds
+    lines = [f"partition 0: {options.output} on {options.dataset_dir}"]
+    lines += [f"partition {part.partition}: {part.output} on {part.dataset_dir} (the same images, folds assigned anew "
+              f"with the build seed + {PARTITION_SEED_STRIDE * part.partition})" for part in partitions(options)[1:]]
+    generators, seeds = len(generator_runs(options)), options.evaluation.seeds
+    regimes = len(evaluation_options(options).regimes)
+    sweep = len(sweep_evaluation_options(options).regimes) if options.synthesis_counts else 0
+    units = options.partitions * test_folds
+    classifier_runs = units * (regimes + sweep) * seeds
+    lines.append(f"plan: {options.partitions} partition(s) x {test_folds} test fold(s) x {generators} generator(s) = "
+                 f"{units * generators} GAN run(s); {units} x {regimes + sweep} regime(s) x {seeds} seed(s) = "
+                 f"{classifier_runs} classifier run(s); the report tests J = {units} paired fold results "
+                 f"({units - 1} degrees of freedom; seeds are averaged within a fold)")
+    return lines
 
 
 @contextlib.contextmanager
@@ -91,13 +159,19 @@ def ensure_dataset(options: ExperimentOptions) -> DatasetInfo:
     from tfpgan.data.sources import open_source
 
     path = options.dataset_dir
+    os.makedirs(options.output, exist_ok=True)
     with locked(options):
         if os.path.exists(path):
             logger.info("dataset: reusing %s", path)
             return read_info(path)
-        logger.info("dataset: building %s from %s", path, options.source)
-        build = BuildOptions(resolution=options.dataset_resolution, folds=options.dataset_folds,
-                             seed=options.train.seed)
+        if options.partition:
+            base = read_info(options.source.partition(":")[2])
+            build = BuildOptions(resolution=base.resolution, channels=base.channels, folds=base.folds,
+                                 seed=base.seed + PARTITION_SEED_STRIDE * options.partition)
+        else:
+            build = BuildOptions(resolution=options.dataset_resolution, folds=options.dataset_folds,
+                                 seed=options.train.seed)
+        logger.info("dataset: building %s from %s (fold seed %d)", path, options.source, build.seed)
         return build_dataset(open_source(options.source), path, build)
 
 
@@ -111,8 +185,8 @@ def run_fold(options: ExperimentOptions, info: DatasetInfo, fold: int, strategy=
     write_validation_ids(options, fold)  # on every worker: each reads its own copy (atomic, identical content)
     for name in generator_runs(options):
         gan = gan_options(options, name, fold)
-        logger.info("fold %d: GAN %straining in %s (without the validation images listed in %s)", fold,
-                    f"{name} " if name else "", gan.logdir, gan.exclude_ids)
+        logger.info("%s: GAN %straining in %s (without the validation images listed in %s)",
+                    fold_label(options, fold), f"{name} " if name else "", gan.logdir, gan.exclude_ids)
         export = train_until_stopped(gan, strategy)["export"]
         if is_chief(strategy):
             synthesize_and_audit(options, info, fold, name, export)
@@ -129,7 +203,7 @@ def synthesize_and_audit(options: ExperimentOptions, info: DatasetInfo, fold: in
         synthesis.synthesize(export, synthetic, options.synthesis_mode, options.synthesis_count,
                              seed=options.train.seed + fold)
     train_folds = info.training_folds(fold)
-    save_samples(options, info, train_folds, fold, name, synthetic)
+    save_samples(options, info, train_folds, fold, name, export)
     audit = step_dir(options, run_folder.QUALITY_DIR, name, fold)
     if not options.quality:
         return
@@ -148,15 +222,19 @@ def synthesize_and_audit(options: ExperimentOptions, info: DatasetInfo, fold: in
 
 
 def save_samples(options: ExperimentOptions, info: DatasetInfo, train_folds: list[int], fold: int, name: str,
-                 synthetic: str) -> None:
-    """OUTPUT/samples/[NAME/]foldK.png: per class, synthetic images of fold K's generator beside real training
-    images."""
+                 export: str) -> None:
+    """OUTPUT/samples/[NAME/]foldK.png: per class, images drawn from fold K's exported generator (every class,
+    whether or not the synthetic set needed it; the first ones are the set's own) beside real training images."""
+    from tfpgan import synthesis
     from tfpgan.training import summaries
 
     count = run_folder.SAMPLES_PER_CLASS
-    fakes = summaries.to_uint8(summaries.class_samples(synthetic, None, count))
+    metadata = synthesis.read_generator_metadata(export)
+    images, _, _ = synthesis.sample(export, metadata, dict.fromkeys(metadata["classes"], count),
+                                    seed=options.train.seed + fold, batch_size=64)
+    fakes = images.reshape(len(metadata["classes"]), count, *images.shape[1:])  # its classes are the dataset's
     reals = summaries.to_uint8(summaries.class_samples(options.dataset_dir, train_folds, count))
-    title = f"synthetic (fold {fold} generator {name})" if name else f"synthetic (fold {fold} generator)"
+    title = f"generated (fold {fold} generator {name})" if name else f"generated (fold {fold} generator)"
     grid = summaries.labeled_grid(fakes, reals, info.classes, title,
                                   f"real training images (folds {', '.join(map(str, train_folds))})")
     path = run_folder.samples_png(options.output, fold, name)
@@ -165,18 +243,23 @@ def save_samples(options: ExperimentOptions, info: DatasetInfo, train_folds: lis
 
 
 def quality_table(options: ExperimentOptions, folds: list[int]) -> list[str]:
-    """Markdown lines: `quality_report.summary_table` of every generator's folds whose quality audit exists (with a
-    generator column under --generators)."""
+    """Markdown lines: `quality_report.summary_table` of every partition's and generator's folds whose quality audit
+    exists (with a partition column under --partitions, a generator column under --generators)."""
     from tfpgan.quality_report import summary_table
 
     rows = []
-    for name in generator_runs(options):
-        for fold in folds:
-            path = os.path.join(step_dir(options, run_folder.QUALITY_DIR, name, fold), run_folder.QUALITY_JSON)
-            if os.path.isfile(path):
-                with open(path, encoding="utf-8") as handle:
-                    rows.append(((name, str(fold)) if name else str(fold), json.load(handle)))
-    return summary_table(rows, ("generator", "fold") if options.generator_options else "fold")
+    for part in partitions(options):
+        for name in generator_runs(options):
+            for fold in folds:
+                path = os.path.join(step_dir(part, run_folder.QUALITY_DIR, name, fold), run_folder.QUALITY_JSON)
+                if os.path.isfile(path):
+                    with open(path, encoding="utf-8") as handle:
+                        key = (*([str(part.partition)] if options.partitions > 1 else []), *([name] if name else []),
+                               str(fold))
+                        rows.append((key, json.load(handle)))
+    label = (*(["partition"] if options.partitions > 1 else []), *(["generator"] if options.generator_options else []),
+             "fold")
+    return summary_table(rows, label)
 
 
 def write_summary(options: ExperimentOptions, folds: list[int]) -> str:
@@ -186,10 +269,10 @@ def write_summary(options: ExperimentOptions, folds: list[int]) -> str:
     with open(os.path.join(evaluation_dir, run_folder.REPORT_MARKDOWN), encoding="utf-8") as handle:
         evaluation = handle.read().replace("](", f"]({run_folder.EVALUATION_DIR}/")
     lines = [evaluation.rstrip(), "", "## Synthetic beside real images per fold", "",
-             "Left: images of the fold's generator (black tiles: a class it was not asked for); right: real images "
-             "of the folds it was trained on. One row per class.", ""]
-    samples = {f"{name} fold {fold}".strip(): run_folder.samples_png(output, fold, name)
-               for name in generator_runs(options) for fold in folds}
+             "Left: images drawn from the fold's generator for every class, also a class the synthetic set did not "
+             "need; right: real images of the folds it was trained on. One row per class.", ""]
+    samples = {f"{name} {fold_label(part, fold)}".strip(): run_folder.samples_png(part.output, fold, name)
+               for part in partitions(options) for name in generator_runs(options) for fold in folds}
     lines += [f"![{title}]({os.path.relpath(path, output)})" for title, path in samples.items() if os.path.isfile(path)]
     lines.append("")
     if options.quality:
@@ -200,8 +283,10 @@ def write_summary(options: ExperimentOptions, folds: list[int]) -> str:
                   "real-vs-real floor, same number of images); about 1 (within ± its noise) is as close as sampling "
                   "allows. Overall figures use a synthetic sample with the real class mix. FID/KID use the "
                   "penultimate features of a classifier trained on the real training folds (a domain feature space, "
-                  "not Inception; its held-out accuracy is shown), beside the same distance of held-out real images "
-                  "(real baseline)."]
+                  "not Inception; its held-out balanced accuracy and label-permutation p are shown), beside the same "
+                  "distance of held-out real images (real baseline), N images on each side; a synthetic value below "
+                  "its real baseline points to the memorization audit (the feature network was trained on the "
+                  "training images, so copies of them score below new real images)."]
     sweep_table = os.path.join(output, run_folder.SWEEP_DIR, run_folder.SWEEP_MARKDOWN)
     if os.path.isfile(sweep_table):
         with open(sweep_table, encoding="utf-8") as handle:
@@ -223,7 +308,7 @@ def evaluation_options(options: ExperimentOptions) -> EvaluationOptions:
     return options.evaluation.replace(
         dataset=options.dataset_dir, output=os.path.join(options.output, run_folder.EVALUATION_DIR),
         regimes=regimes, synthetic=next(iter(patterns.values())),
-        synthetic_sets={name: patterns[name] for name in named}, overwrite=False)
+        synthetic_sets={name: patterns[name] for name in named}, overwrite=False, partition=options.partition)
 
 
 def sweep_points(counts: tuple[int, ...]) -> list[tuple[int, str, str]]:
@@ -259,10 +344,12 @@ def merge(options: ExperimentOptions) -> tuple[dict, str]:
     from tfpgan import sweep
     from tfpgan.evaluation import merge_report
 
+    others = partitions(options)[1:]
     with locked(options):
-        report = merge_report(evaluation_options(options))
+        report = merge_report(evaluation_options(options), [evaluation_options(part) for part in others])
         if options.synthesis_counts:
-            sweep_report = merge_report(sweep_evaluation_options(options))
+            sweep_report = merge_report(sweep_evaluation_options(options),
+                                        [sweep_evaluation_options(part) for part in others])
             sweep.write_sweep(sweep_report, sweep_points(options.synthesis_counts),
                               os.path.join(options.output, run_folder.SWEEP_DIR))
         return report, write_summary(options, report["folds"])
@@ -282,22 +369,23 @@ def run_experiment(options: ExperimentOptions, strategy=None) -> tuple[dict, str
         if not os.path.isdir(options.output):
             raise TfpganError(f"{options.output}: no such experiment folder, nothing to report")
         return merge(options)
-    os.makedirs(options.output, exist_ok=True)
-    info = ensure_dataset(options)
-    for name, train in generator_runs(options).items():
-        if train.resolution not in (0, info.resolution):
-            where = f"generator {name}'s flagfile" if name else "the command line or a --flagfile"
-            raise TfpganError(f"--resolution={train.resolution} (from {where}) differs from the dataset's "
-                              f"{info.resolution}: the synthetic images must match the classifier's input; pass "
-                              f"--resolution={info.resolution}, or build the dataset at "
-                              f"--dataset_resolution={train.resolution}")
-    for fold in check_folds(info, options.evaluation.folds, options.dataset_dir):
-        run_fold(options, info, fold, strategy)
+    for part in partitions(options):  # partition 0 first: the others are built from its dataset
+        info = ensure_dataset(part)
+        for name, train in generator_runs(part).items():
+            if train.resolution not in (0, info.resolution):
+                where = f"generator {name}'s flagfile" if name else "the command line or a --flagfile"
+                raise TfpganError(f"--resolution={train.resolution} (from {where}) differs from the dataset's "
+                                  f"{info.resolution}: the synthetic images must match the classifier's input; pass "
+                                  f"--resolution={info.resolution}, or build the dataset at "
+                                  f"--dataset_resolution={train.resolution}")
+        for fold in check_folds(info, options.evaluation.folds, part.dataset_dir):
+            run_fold(part, info, fold, strategy)
     if not is_chief(strategy):
         return None
-    train_runs(evaluation_options(options))
-    if options.synthesis_counts:
-        for fold in check_folds(info, options.evaluation.folds, options.dataset_dir):
-            synthesize_sweep(options, fold)
-        train_runs(sweep_evaluation_options(options))
+    for part in partitions(options):
+        train_runs(evaluation_options(part))
+        if options.synthesis_counts:
+            for fold in check_folds(read_info(part.dataset_dir), options.evaluation.folds, part.dataset_dir):
+                synthesize_sweep(part, fold)
+            train_runs(sweep_evaluation_options(part))
     return merge(options)

@@ -45,8 +45,8 @@ KEY_FLAGS = {
     "export": ("logdir", "checkpoint"),
     "benchmark": ("what", "seconds"),
     "experiment": ("output", "dataset", "source", "dataset_resolution", "folds", "regimes", "seeds", "synthesis_count",
-                   "synthesis_counts", "generators", "kimg_per_phase", "classifier_epochs", "deterministic",
-                   "report_only", "dry_run"),
+                   "synthesis_counts", "generators", "gan_overrides", "kimg_per_phase", "classifier_epochs",
+                   "deterministic", "report_only", "dry_run"),
 }
 
 

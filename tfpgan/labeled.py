@@ -107,6 +107,18 @@ def read_records(dataset_dir: str) -> list[ExampleRecord]:
     return sorted(records)
 
 
+def class_counts(dataset_dir: str, folds: Sequence[int], exclude_ids: Sequence[str] = ()) -> list[int]:
+    """Examples per class in `folds` of a dataset without `exclude_ids` (ids outside those folds change nothing):
+    dataset.json's fold counts, less the excluded examples counted from the records."""
+    info = read_info(dataset_dir)
+    counts = [sum(info.fold_counts[fold][label] for fold in folds) for label in range(info.num_classes)]
+    excluded = set(exclude_ids)
+    for record in read_records(dataset_dir) if excluded else ():
+        if record.id in excluded and record.fold in folds:
+            counts[record.label] -= 1
+    return counts
+
+
 def load_arrays(dataset_dir: str, folds: Sequence[int] | None = None, resolution: int | None = None) -> LabeledArrays:
     """The examples of `folds` (None: all) of a dataset folder, images in [-1, 1], sorted by id (a stable order),
     with their patient groups."""

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import os
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -280,7 +281,9 @@ class BuildJob(Options):
 
     output: str = option(help="Dataset folder to create.")
     source: str = option("elpv", "folder:DIR (one sub-folder per class), csv:FILE (columns path,label[,group]; "
-                         "paths relative to the CSV), npz:FILE (MedMNIST layout, splits pooled) or elpv (built-in).")
+                         "paths relative to the CSV), npz:FILE (MedMNIST layout, splits pooled), dataset:DIR (a "
+                         "dataset folder, its pixels as stored: e.g. new folds with another --seed) or elpv "
+                         "(built-in).")
     dicom_window: tuple[float, float] | None = option(None, "DICOM window 'center,width' (after rescale "
                                                       "slope/intercept); default: each file's own window.",
                                                       parse=parse_window, format=lambda w: f"{w[0]:g},{w[1]:g}")
@@ -381,7 +384,8 @@ class TrainOptions(Options):
     augment_p: str = option("1", "Probability of each --augment op per image: a number in [0, 1] (DiffAugment: 1) or "
                             "'auto' (ADA: adapted from the sign of D's real outputs, starting at 0).",
                             rule=Rule("'auto' or a number in [0, 1]", _is_augment_p))
-    augment_target: float = option(0.6, "--augment_p=auto raises p while E[sign(D(real))] is above this target.",
+    augment_target: float = option(0.6, "--augment_p=auto raises p while E[sign(D(real))] (--loss=wgan_gp: "
+                                   "E[sign(D(real) - mean D(fake))]) is above this target.",
                                    rule=HALF_OPEN_FRACTION)
     augment_speed_kimg: float = option(500.0, "--augment_p=auto can move p from 0 to 1 in this many kimg.",
                                        rule=POSITIVE)
@@ -427,9 +431,40 @@ class TrainOptions(Options):
         if self.architecture == "pggan" and self.conditioning == "per_class" and self.mbstd_group_size > 1:
             fail("mbstd_group_size", f"must be 1 with --conditioning=per_class (a class's share of the batch varies, "
                  f"minibatch stddev needs whole groups), got {self.mbstd_group_size}")
+        if self.conditioning != "acgan" and self.ac_weight != 1.0:
+            fail("ac_weight", f"weighs the AC-GAN label terms, which --conditioning={self.conditioning} does not have: "
+                 "drop it or use --conditioning=acgan")
+        if self.conditioning == "none" and not self.balanced_fake_labels:
+            fail("balanced_fake_labels", "has no effect with --conditioning=none (no network reads the labels): drop "
+                 "--nobalanced_fake_labels")
+        if self.conditioning == "per_class" and self.jit_compile:
+            fail("jit_compile", "cannot compile --conditioning=per_class (its routing of examples to the class "
+                 "networks has data-dependent shapes, which XLA rejects): set --nojit_compile")
+        if self.architecture == "dcgan":
+            self._check_batch_norm()
         if self.augment_p == "auto" and not self.augment:
             fail("augment_p", "auto needs --augment (the operations it adapts), e.g. "
                  "--augment=translation,cutout,brightness,contrast")
+        if self.augment_p != "auto" and float(self.augment_p) != 1.0 and not self.augment:
+            fail("augment_p", f"{self.augment_p} needs --augment (the operations it applies with that probability), "
+                 "e.g. --augment=translation,cutout,brightness,contrast")
+
+    def _check_batch_norm(self) -> None:
+        """A DCGAN's batch norm refuses averaged weights (their batch statistics are not averaged) and per-example
+        gradient penalties (batch norm mixes the examples): one line naming every flag to change."""
+        unsound, changes = [], []
+        if self.ema_beta > 0:
+            unsound.append(f"--ema_beta={self.ema_beta:g} (averaged weights with un-averaged batch statistics)")
+            changes.append("--ema_beta=0")
+        penalized = self.loss == "wgan_gp" or self.r1_gamma > 0
+        if penalized:
+            unsound.append("--loss=wgan_gp (a per-example gradient penalty)" if self.loss == "wgan_gp" else
+                           f"--r1_gamma={self.r1_gamma:g} (a per-example R1 penalty)")
+            changes += (["--loss=ns_r1"] if self.loss == "wgan_gp" else []) + (
+                ["--r1_gamma=0"] if self.r1_gamma > 0 else [])
+        if unsound:
+            raise OptionsError(f"--architecture=dcgan has batch norm, unsound with {' and '.join(unsound)}: set "
+                               f"{' '.join(changes)} (as flags/dcgan_quickstart.cfg does)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -669,6 +704,8 @@ class EvaluationOptions(Options):
     training: ClassifierTraining = option(factory=ClassifierTraining)
     augmentation: ClassicAugmentation = option(factory=ClassicAugmentation)
     overwrite: bool = option(False, "Replace an existing report folder made with other settings.")
+    partition: int = option(0, "Which fold assignment of the data the dataset is (recorded in every result).",
+                            exposed=False)
 
     def check(self) -> None:
         if len(set(self.regimes)) != len(self.regimes) or not self.regimes:
@@ -776,9 +813,9 @@ class SynthesisOptions(Options):
                             "runs/NAME/export/generator.")
     output: str = option(help="Dataset folder to create.")
     per_class: int | None = option(None, "Synthesize N images of every class.", rule=POSITIVE)
-    balance_to: int | None = option(None, "Top every class up to N images, real + synthetic; real = the images of "
-                                    "the generator's training folds in its dataset. A class already at N or more "
-                                    "gets none.", rule=POSITIVE)
+    balance_to: int | None = option(None, "Top every class up to N images, real + synthetic; real = the images the "
+                                    "generator trained on (its training folds without its excluded ids). A class "
+                                    "already at N or more gets none.", rule=POSITIVE)
     counts: dict | None = option(None, "Images per class as class:n,class:n,... (class names of the generator; "
                                  "classes left out get none).", parse=parse_counts,
                                  format=lambda c: ",".join(f"{k}:{v}" for k, v in c.items()))
@@ -805,6 +842,64 @@ class SynthesisOptions(Options):
 
 # Settings every generator of an experiment's --generators takes from the experiment's own training flags.
 GENERATOR_SHARED_KEYS = ("seed", "deterministic", "strategy")
+# Training settings the experiment fills in for each fold's GAN run.
+GAN_RUN_KEYS = ("dataset", "logdir", "test_fold", "export", "exclude_ids")
+TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def _override_value(field: dataclasses.Field, text: str) -> Any:
+    """A training flag's text as the TrainOptions field's value (absl's conversions)."""
+    parse, kind = field.metadata.get("parse"), str(field.type)
+    if parse is not None:
+        return parse(text)
+    if kind.startswith("bool"):
+        if text.lower() not in TRUE_WORDS + FALSE_WORDS:
+            raise ValueError
+        return text.lower() in TRUE_WORDS
+    if kind.startswith("tuple"):
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    return int(text) if kind.startswith("int") else float(text) if kind.startswith("float") else text
+
+
+def parse_gan_overrides(text: str) -> dict[str, Any]:
+    """'--kimg_per_phase=1 --nojit_compile' -> {'kimg_per_phase': 1.0, 'jit_compile': False}: training flags as
+    tools.train takes them (--NAME=VALUE; --NAME and --noNAME for booleans), each value checked by its rule."""
+    fields = {flag_name(f): f for f in dataclasses.fields(TrainOptions) if f.metadata.get("exposed", True)}
+    booleans = {name for name, f in fields.items() if str(f.type).startswith("bool")}
+    try:
+        tokens = shlex.split(text)
+    except ValueError as error:
+        raise OptionsError(f"cannot split {text!r} into flags: {error}") from None
+    settings: dict[str, Any] = {}
+    for token in tokens:
+        name, equals, value = token.removeprefix("--").partition("=")
+        if not equals and name.startswith("no") and name[2:] in booleans:
+            name, equals, value = name[2:], "=", "false"
+        field = fields.get(name) if token.startswith("--") else None
+        if field is None:
+            raise OptionsError(f"{token!r} is not a training flag of tools.train (see its --helpfull)")
+        if name in GAN_RUN_KEYS + GENERATOR_SHARED_KEYS:
+            raise OptionsError(f"--{name} cannot be overridden: the experiment sets it for every GAN run"
+                               f"{f' (pass --{name} to the experiment)' if name in GENERATOR_SHARED_KEYS else ''}")
+        if not equals and name not in booleans:
+            raise OptionsError(f"--{name} needs a value (--{name}=VALUE)")
+        try:
+            settings[field.name] = _override_value(field, value if equals else "true")
+        except ValueError:
+            raise OptionsError(f"--{name} cannot be {value!r}") from None
+        _check_field(field, settings[field.name])
+    return settings
+
+
+def format_gan_overrides(settings: Mapping[str, Any]) -> str:
+    """The inverse of `parse_gan_overrides`."""
+    fields = {f.name: f for f in dataclasses.fields(TrainOptions)}
+    texts = []
+    for name, value in settings.items():
+        format_value = fields[name].metadata.get("format")
+        text = format_value(value) if format_value else format_list(value if isinstance(value, tuple) else [value])
+        texts.append(f"--{flag_name(fields[name])}={shlex.quote(text)}")
+    return " ".join(texts)
 
 
 def _train_template() -> TrainOptions:
@@ -850,10 +945,24 @@ class ExperimentOptions(Options):
         factory=dict, parse=parse_named_paths, format=format_named_paths)
     generator_options: dict = option(help="Name -> TrainOptions of --generators (read from their flagfiles).",
                                      factory=dict, exposed=False)
-    train: TrainOptions = option(factory=_train_template, skip=("dataset", "logdir", "test_fold", "export"))
+    gan_overrides: dict = option(
+        help="Training flags applied on top of every GAN's settings (each --generators flagfile, or the training "
+             "flags), as tools.train takes them, e.g. '--resolution=32 --kimg_per_phase=2 --kimg_per_transition=2 "
+             "--fmap_max=32 --nojit_compile': try a long configuration at a small scale before committing a GPU "
+             "day. Not the settings the experiment sets itself (--seed, --deterministic, --strategy, --dataset, ...).",
+        factory=dict, parse=parse_gan_overrides, format=format_gan_overrides)
+    train: TrainOptions = option(factory=_train_template, skip=GAN_RUN_KEYS)
     evaluation: EvaluationOptions = option(factory=_evaluation_template,
                                            skip=("dataset", "output", "synthetic", "synthetic_sets", "overwrite"))
     audit: QualityOptions = option(factory=QualityOptions)
+    partitions: int = option(
+        1, "Re-partitioned cross-validation: P fold assignments of the same images (partition 0: the dataset; "
+        "partition P > 0: OUTPUT/partitionP/dataset, its folds assigned anew, stratified and patient-grouped, with "
+        "build seed + 1000 P), each with its own validation splits, GANs, synthetic sets and classifier runs; the "
+        "report tests the P x K fold results (Bouckaert & Frank's repeated k-fold design). Classifier seeds "
+        "(--seeds) on one partition are averaged within each fold: they do not add degrees of freedom.",
+        rule=POSITIVE)
+    partition: int = option(0, "Which partition these options run (set by the experiment).", exposed=False)
     report_only: bool = option(False, "Train nothing: merge the report (OUTPUT/evaluation/report.*, OUTPUT/report.md) "
                                "of every finished fold, e.g. of folds run on several hosts with --folds=K, and name "
                                "the folds still missing.")
@@ -863,6 +972,17 @@ class ExperimentOptions(Options):
             fail("output", f"must be a folder path, not a file, got {self.output!r}")
         if self.report_only and self.evaluation.folds is not None:
             fail("report_only", f"merges every finished fold: drop --folds={format_folds(self.evaluation.folds)}")
+        try:
+            self.gan_runs()
+        except OptionsError as error:
+            fail("gan_overrides", f"{format_gan_overrides(self.gan_overrides)!r} do not fit the training settings "
+                 f"they override: {error}")
+
+    def gan_runs(self) -> dict[str, TrainOptions]:
+        """Name -> training options of each generator trained per fold, --gan_overrides applied: the --generators,
+        else one unnamed ('') generator of the training flags."""
+        return {name: train.replace(**self.gan_overrides)
+                for name, train in (dict(self.generator_options) or {"": self.train}).items()}
 
     @property
     def dataset_dir(self) -> str:

@@ -9,9 +9,10 @@
   spread over the splits (`ratio_noise`, also reported);
 * **MS-SSIM diversity** within each class, synthetic beside real;
 * **FID / KID** in a *domain* feature space: the penultimate layer of a classifier trained on the real
-  training folds to its best validation loss (cached under ``DATASET_DIR/.cache/``; its held-out accuracy is
-  reported, and a space no better than the majority rate is flagged meaningless), beside a real-vs-real
-  baseline (held-out real images), and optionally in Inception space;
+  training folds to its best validation loss (cached under ``DATASET_DIR/.cache/``; its held-out balanced
+  accuracy is reported, and a space whose balanced accuracy does not beat chance by a label-permutation test is flagged
+  meaningless), beside a real-vs-real baseline (held-out real images, as many as the synthetic images compared),
+  and optionally in Inception space;
 * **memorization**: each synthetic image's nearest training image by SSIM, flagged when closer than
   all but ``memorization_percentile``% of the held-out real images (the folds the GAN never saw).
 
@@ -35,6 +36,7 @@ from typing import Any, NamedTuple
 import keras
 import numpy as np
 import tensorflow as tf
+from sklearn.metrics import balanced_accuracy_score
 
 from tfpgan import synthesis
 from tfpgan.atomic import atomic_file
@@ -62,8 +64,10 @@ logger = logging.getLogger(__name__)
 CACHE_DIR = ".cache"
 MIN_IMAGE_SIZE = {"swd": PATCH_SIZE, "msssim": FILTER_SIZE, "memorization": FILTER_SIZE}
 FEATURE_VALIDATION_FRACTION = 0.2  # of the real training folds, to stop the feature classifier early
+# The feature space is meaningful when the classifier's balanced accuracy beats chance by a label-permutation test.
+PERMUTATIONS, MEANINGFUL_ALPHA = 2000, 0.05
 # Independent random streams of the stages (combined with the seed and a class index).
-_SWD_STREAM, _MSSSIM_STREAM, _KID_STREAM, _CLASS_MIX_STREAM, _BASELINE_STREAM = 1, 3, 4, 5, 6
+_SWD_STREAM, _MSSSIM_STREAM, _KID_STREAM, _CLASS_MIX_STREAM, _BASELINE_STREAM, _PERMUTATION_STREAM = 1, 3, 4, 5, 6, 7
 
 
 class ClosestPairs(NamedTuple):
@@ -218,18 +222,38 @@ def feature_validation_split(training: LabeledArrays, seed: int) -> tuple[Labele
     return training.subset(np.setdiff1d(np.arange(len(training)), chosen)), training.subset(chosen)
 
 
-def classifier_accuracy(model: keras.Model, images: LabeledArrays, evaluated_on: str) -> dict:
-    """The classifier's accuracy on `images` beside the majority rate (always guessing the largest class);
-    `meaningful` is False when it does no better, and its penultimate features then describe nothing."""
+def classifier_accuracy(model: keras.Model, images: LabeledArrays, evaluated_on: str, seed: int) -> dict:
+    """The classifier's balanced accuracy on `images` and a label-permutation test of it against chance: the true
+    labels are permuted against the fixed predictions (`PERMUTATIONS` times, seeded), p = (1 + #{permuted >=
+    observed}) / (1 + PERMUTATIONS). `meaningful` when p < `MEANINGFUL_ALPHA`; else its penultimate features may
+    describe nothing (always guessing the largest class scores 1 / classes, however unbalanced the images)."""
     probabilities = model.predict(2.0 * images.images - 1.0, batch_size=64, verbose=0)
-    accuracy = float(np.mean(np.argmax(probabilities, axis=1) == images.labels))
-    majority = float(np.max(np.bincount(images.labels)) / len(images))
-    result = {"accuracy": accuracy, "majority_rate": majority, "evaluated_on": evaluated_on,
-              "images": len(images), "meaningful": accuracy > majority}
+    predictions, labels = np.argmax(probabilities, axis=1), np.asarray(images.labels)
+    observed = float(balanced_accuracy_score(labels, predictions))
+    permuted = permuted_balanced_accuracies(labels, predictions, PERMUTATIONS,
+                                            np.random.default_rng([seed, _PERMUTATION_STREAM]))
+    p_value = (1 + int(np.sum(permuted >= observed - 1e-12))) / (1 + PERMUTATIONS)
+    result = {"balanced_accuracy": observed, "chance": 1.0 / len(np.unique(labels)), "permutation_p": p_value,
+              "permutations": PERMUTATIONS, "evaluated_on": evaluated_on, "images": len(images),
+              "meaningful": p_value < MEANINGFUL_ALPHA}
     if not result["meaningful"]:
-        logger.warning("the feature classifier's accuracy %.3f on %s is no better than the majority rate %.3f: "
-                       "FID/KID in its feature space are meaningless", accuracy, evaluated_on, majority)
+        logger.warning("the feature classifier's balanced accuracy %.3f on %s does not beat chance (label-"
+                       "permutation p = %.3f): FID/KID in its feature space are meaningless", observed, evaluated_on,
+                       p_value)
     return result
+
+
+def permuted_balanced_accuracies(labels: np.ndarray, predictions: np.ndarray, count: int,
+                                 rng: np.random.Generator, chunk: int = 100) -> np.ndarray:
+    """The balanced accuracy of the fixed `predictions` against `count` random permutations of `labels` (each
+    class keeps its size): the null distribution of the label-permutation test, `chunk` permutations at a time."""
+    classes, sizes = np.unique(labels, return_counts=True)
+    results = []
+    for start in range(0, count, chunk):
+        shuffled = rng.permuted(np.tile(labels, (min(chunk, count - start), 1)), axis=1)
+        hits = shuffled == predictions
+        results.append(np.mean([np.sum(hits & (shuffled == c), axis=1) / n for c, n in zip(classes, sizes)], axis=0))
+    return np.concatenate(results)
 
 
 def _save_model_atomically(model: keras.Model, path: str) -> None:
@@ -398,10 +422,11 @@ def _feature_spaces(real_dir: str, info: DatasetInfo, train_folds: Sequence[int]
     """{space name: (feature extractor on [0, 1] images, description)}."""
     model, path, training = domain_classifier(real_dir, info, train_folds, real, options)
     if heldout is not None:
-        accuracy = classifier_accuracy(model, heldout, f"the held-out real folds {heldout_folds(info, train_folds)}")
+        accuracy = classifier_accuracy(model, heldout, f"the held-out real folds {heldout_folds(info, train_folds)}",
+                                       options.seed)
     else:
         accuracy = classifier_accuracy(model, feature_validation_split(real, options.seed)[1],
-                                       "its validation split of the training folds (no fold is held out)")
+                                       "its validation split of the training folds (no fold is held out)", options.seed)
     penultimate = penultimate_feature_extractor(model)
     spaces = {"domain": (lambda images: penultimate(2.0 * images - 1.0), {
         "feature_space": f"penultimate layer of a {options.classifier} classifier trained on the real folds "
@@ -434,16 +459,27 @@ def _distances(real_feats: np.ndarray, synthetic_feats: np.ndarray, options: Qua
     return result
 
 
-def _real_baseline(real: LabeledArrays, real_feats: np.ndarray, heldout: LabeledArrays | None,
-                   heldout_feats: np.ndarray | None, size: int, num_classes: int, options: QualityOptions) -> dict:
-    """FID/KID of held-out real images (in the training class mix, at most `size` of them: the synthetic
-    comparison's size) against the training images: what a generator as good as new real images would get."""
+def equal_size_samples(real: LabeledArrays, heldout: LabeledArrays | None, synthetic: LabeledArrays,
+                       overall: np.ndarray, num_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(synthetic positions, held-out positions or None) of the overall FID/KID and its real baseline, both
+    compared with all training images: held-out real images in the training class mix, at most as many as the
+    overall synthetic sample, and that sample cut down to as many as the held-out images, so both sides have the
+    same N (FID falls with N). Each cut is a seeded subsample in the side's own class proportions."""
     if heldout is None:
-        return {"skipped": "no held-out real folds"}
-    counts = class_mix_counts(real.class_counts(num_classes), heldout.class_counts(num_classes), limit=size)
-    chosen = (class_mix_sample(heldout.labels, counts, np.random.default_rng([options.seed, _BASELINE_STREAM]))
-              if counts.sum() else np.arange(len(heldout)))
-    return _distances(real_feats, heldout_feats[chosen], options, 2, num_classes + 1)
+        return overall, None
+    rng = np.random.default_rng([seed, _BASELINE_STREAM])
+    counts = class_mix_counts(real.class_counts(num_classes), heldout.class_counts(num_classes), limit=len(overall))
+    chosen = class_mix_sample(heldout.labels, counts, rng) if counts.sum() else np.arange(len(heldout))
+    size = min(len(overall), len(chosen))
+    return _cut(overall, synthetic.labels, size, rng), _cut(chosen, heldout.labels, size, rng)
+
+
+def _cut(positions: np.ndarray, labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """`size` of `positions` (sorted), drawn per class in their own class proportions; all when they are no more."""
+    if len(positions) <= size:
+        return positions
+    own = np.bincount(labels[positions])
+    return positions[class_mix_sample(labels[positions], class_mix_counts(own, own, limit=size), rng)]
 
 
 def _feature_distance_section(real_dir: str, info: DatasetInfo, train_folds: Sequence[int], real: LabeledArrays,
@@ -451,6 +487,7 @@ def _feature_distance_section(real_dir: str, info: DatasetInfo, train_folds: Seq
                               options: QualityOptions) -> dict:
     section = {}
     spaces = _feature_spaces(real_dir, info, train_folds, real, heldout, options)
+    compared, baseline = equal_size_samples(real, heldout, synthetic, overall, info.num_classes, options.seed)
     for space, (extractor, description) in spaces.items():
         logger.info("FID/KID (%s features): extracting features", space)
         real_feats, synthetic_feats = (extract_features(extractor, s.images) for s in (real, synthetic))
@@ -460,9 +497,9 @@ def _feature_distance_section(real_dir: str, info: DatasetInfo, train_folds: Seq
             return _distances(real_feats[real.labels == label], synthetic_feats[synthetic.labels == label],
                               options, options.min_images_per_class, label + 1)
 
-        section[space] = {**description, "overall": _distances(real_feats, synthetic_feats[overall], options, 2, 0),
-                          "real_baseline": _real_baseline(real, real_feats, heldout, heldout_feats, len(overall),
-                                                          info.num_classes, options),
+        section[space] = {**description, "overall": _distances(real_feats, synthetic_feats[compared], options, 2, 0),
+                          "real_baseline": {"skipped": "no held-out real folds"} if baseline is None else
+                          _distances(real_feats, heldout_feats[baseline], options, 2, info.num_classes + 1),
                           "per_class": _per_class(info.classes, f"FID/KID ({space})", per_class)}
     return section
 

@@ -1,9 +1,9 @@
 """The quality audit rendered: quality.json, quality.md, closest_pairs.png, and the summary table.
 
 `summary_table` is the one table of headline numbers (SWD beside its noise floor and their ratio, FID/KID per
-feature space beside their real-vs-real baseline, the feature classifier's held-out accuracy, memorized images),
-one row per audit: quality.md, the console summary of tools.measure_quality and the per-fold table of the
-experiment's report.md all use it.
+feature space beside their real-vs-real baseline at the same N, the feature classifier's held-out balanced accuracy
+with its permutation p, memorized images), one row per audit: quality.md, the console summary of
+tools.measure_quality and the per-fold table of the experiment's report.md all use it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from tfpgan import synthesis
 from tfpgan.atomic import atomic_directory, write_json, write_text
+from tfpgan.metrics.fid_kid import BELOW_BASELINE, below_baseline
 from tfpgan.metrics.memorization import save_closest_pairs_png
 from tfpgan.quality import QualityResult
 from tfpgan.run_folder import CLOSEST_PAIRS_PNG, QUALITY_JSON, QUALITY_MARKDOWN
@@ -70,8 +71,16 @@ def _baseline_kid(entry: dict) -> str:
     return _number(entry["kid"]["mean"], 4) if "kid" in entry else "n/a"
 
 
+def _distances(entry: dict) -> dict[str, float | None]:
+    """{'FID': value, 'KID': mean} of a quality report's FID/KID entry (None where absent)."""
+    return {"FID": entry.get("fid"), "KID": (entry.get("kid") or {}).get("mean")}
+
+
 def _accuracy(accuracy: dict) -> str:
-    cell = f"{accuracy['accuracy']:.3f} (majority {accuracy['majority_rate']:.3f})"
+    if "balanced_accuracy" not in accuracy:  # an audit written before the permutation test
+        return "n/a"
+    cell = (f"{accuracy['balanced_accuracy']:.3f} (chance {accuracy['chance']:.3f}, permutation p "
+            f"{accuracy['permutation_p']:.3g})")
     return cell if accuracy["meaningful"] else f"{cell}: FID/KID meaningless"
 
 
@@ -86,11 +95,14 @@ def _headline(report: dict) -> dict[str, str]:
     for space, section in report.get("fid_kid", {}).items():
         overall, baseline = section["overall"], section.get("real_baseline", {})
         meaningless = not section.get("classifier_accuracy", {}).get("meaningful", True)
+        size = f", N {overall['synthetic_images']}" if "synthetic_images" in overall else ""
+        below = below_baseline(_distances(overall), _distances(baseline))
         for metric, value, real in (("FID", _fid, _fid), ("KID", _kid, _baseline_kid)):
-            cell = f"{value(overall)} (real {real(baseline)})"
-            cells[f"{space} {metric} (real baseline)"] = f"meaningless: {cell}" if meaningless else cell
+            cell = f"{value(overall)} (real {real(baseline)}{size})" + (
+                "; below the real baseline: see the memorization audit" if metric in below else "")
+            cells[f"{space} {metric} (real baseline, N each)"] = f"meaningless: {cell}" if meaningless else cell
         if "classifier_accuracy" in section:
-            cells[f"{space} classifier accuracy"] = _accuracy(section["classifier_accuracy"])
+            cells[f"{space} classifier balanced accuracy"] = _accuracy(section["classifier_accuracy"])
     if "memorization" in report:
         memorization = report["memorization"]
         expected = memorization.get("expected_fraction_flagged")  # absent from older reports
@@ -108,8 +120,9 @@ def summary_table(rows: Sequence[tuple[str | tuple[str, ...], dict]],
                   label: str | tuple[str, ...] = "fold") -> list[str]:
     """Markdown lines: a row per (name, quality report), a column per headline number that any report holds
     (SWD x1e3, its real-vs-real floor and their ratio; FID and KID per feature space with the real-vs-real
-    baseline in parentheses, "meaningless" when the feature classifier does no better than the majority rate;
-    that classifier's held-out accuracy; memorized images with the rate expected without copying); n/a where
+    baseline and N (images on each side) in parentheses, a pointer to the memorization audit when below it,
+    "meaningless" when the feature classifier's balanced accuracy does not beat chance by a permutation test; that
+    classifier's held-out balanced accuracy; memorized images with the rate expected without copying); n/a where
     missing. A row's name and the label may be tuples: several leading columns (e.g. generator, fold)."""
     labels = (label,) if isinstance(label, str) else tuple(label)
     headlines = [((name,) if isinstance(name, str) else tuple(name), _headline(report)) for name, report in rows]
@@ -178,15 +191,20 @@ def _fid_kid_markdown(space: str, section: dict) -> list[str]:
 
     lines = [f"## FID / KID ({space} features, lower is better)", "",
              f"FID and KID are computed in the {section['feature_space']}. The real baseline compares held-out real "
-             "images (in the training class mix, as many as the synthetic sample where possible) with the "
-             "training images: what a generator as good as new real images would get.", ""]
+             "images (in the training class mix) with the training images: what a generator as good as new real "
+             "images would get. FID falls with the number of images, so the overall synthetic sample and the "
+             "held-out images are cut (seeded, per class) to the same N: the smaller of the two.", ""]
     accuracy = section.get("classifier_accuracy")
-    if accuracy is not None:
-        lines += [f"Feature classifier accuracy on {accuracy['evaluated_on']} ({accuracy['images']} images): "
-                  f"{accuracy['accuracy']:.3f}, majority rate {accuracy['majority_rate']:.3f}"
+    if accuracy is not None and "balanced_accuracy" in accuracy:
+        lines += [f"Feature classifier balanced accuracy on {accuracy['evaluated_on']} ({accuracy['images']} "
+                  f"images): {accuracy['balanced_accuracy']:.3f}, chance {accuracy['chance']:.3f}, label-permutation "
+                  f"p = {accuracy['permutation_p']:.3g} ({accuracy['permutations']} permutations)"
                   + ("." if accuracy["meaningful"] else
-                     ". **No better than always guessing the largest class: FID/KID in this feature space are "
-                     "meaningless.**"), ""]
+                     ". **Not better than chance: FID/KID in this feature space are meaningless.**"), ""]
+    below = below_baseline(_distances(section["overall"]), _distances(section.get("real_baseline", {})))
+    if below:
+        lines += [f"**The synthetic {' and '.join(below)} {'is' if len(below) == 1 else 'are'} {BELOW_BASELINE}.**",
+                  ""]
     rows = [("real baseline", section["real_baseline"])] if "real_baseline" in section else []
     return lines + ["| class | images real/synthetic | FID | KID (mean ± std) |", "|---|---|---|---|",
                     *_rows(section, cells),

@@ -344,7 +344,7 @@ def _design(results: Mapping[str, Sequence[Mapping[str, Any]]], folds: Sequence[
 
 
 def build_report(results: Mapping[str, Sequence[Mapping[str, Any]]], class_names: Sequence[str],
-                 settings: Mapping[str, Any], missing_folds: Sequence[int] = ()) -> dict[str, Any]:
+                 settings: Mapping[str, Any], missing_folds: Sequence[int | str] = ()) -> dict[str, Any]:
     """The content of report.json (see the module docstring); missing_folds: test folds not finished yet."""
     folds = sorted({r["fold"] for regime_results in results.values() for r in regime_results})
     dataset_folds = int(settings.get("dataset", {}).get("folds") or len(set(folds) | set(missing_folds)))
@@ -358,8 +358,8 @@ def build_report(results: Mapping[str, Sequence[Mapping[str, Any]]], class_names
         "format_version": FORMAT_VERSION,
         "class_names": list(class_names),
         "folds": folds,
-        "missing_folds": sorted(missing_folds),
-        "design": _design(results, folds, sorted(missing_folds), dataset_folds, comparisons),
+        "missing_folds": list(missing_folds),
+        "design": _design(results, folds, list(missing_folds), dataset_folds, comparisons),
         "note": _table_note(results, len(class_names)),
         "settings": dict(settings),
         "regimes": regimes,
@@ -633,7 +633,7 @@ def save_roc_figure(path: str, y_true: np.ndarray, y_prob: np.ndarray, class_nam
 
 
 def write_report(output_dir: str, results: Mapping[str, Sequence[Mapping[str, Any]]], class_names: Sequence[str],
-                 settings: Mapping[str, Any], missing_folds: Sequence[int] = ()) -> dict[str, Any]:
+                 settings: Mapping[str, Any], missing_folds: Sequence[int | str] = ()) -> dict[str, Any]:
     """Write the figures, report.md and report.json into ``output_dir``; return the report."""
     report = build_report(results, class_names, settings, missing_folds)
     for regime, regime_results in results.items():

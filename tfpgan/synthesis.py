@@ -27,6 +27,7 @@ from tfpgan.data.sources import Item, Source
 from tfpgan.datacard import write_datacard
 from tfpgan.errors import DataError, TfpganError
 from tfpgan.export import METADATA_FILE, load_generator, read_metadata
+from tfpgan.labeled import class_counts
 from tfpgan.options import SYNTHESIS_MODES, BuildOptions
 from tfpgan.run_folder import PNG_DIR
 
@@ -54,7 +55,7 @@ def read_generator_metadata(export_dir: str) -> dict:
 
 
 def training_counts(metadata: dict) -> dict[str, int]:
-    """Real images per class in the folds the generator was trained on, from its dataset's dataset.json."""
+    """Real images per class the generator was trained on: its training folds without its excluded ids."""
     missing = [key for key in ("dataset", "trained_on_folds", "dataset_fingerprint") if key not in metadata]
     if missing:
         raise TfpganError(f"the generator's metadata lacks {', '.join(missing)}: cannot count its training images")
@@ -70,14 +71,15 @@ def training_counts(metadata: dict) -> dict[str, int]:
     if info.classes != metadata["classes"]:
         raise TfpganError(f"{dataset}: classes {info.classes} differ from the generator's {metadata['classes']}")
     folds = check_folds(info, metadata["trained_on_folds"], dataset)
-    return {name: sum(info.fold_counts[f][label] for f in folds) for label, name in enumerate(info.classes)}
+    counts = class_counts(dataset, folds, metadata.get("excluded_ids") or ())
+    return dict(zip(info.classes, counts))
 
 
 def synthesis_counts(metadata: dict, mode: str, target: int | dict[str, int]) -> dict[str, int]:
     """Images to synthesize per class (in the generator's class order).
 
-    per_class: `target` of every class. balance_to: `target` minus the real training images of the class, at
-    least 0. counts: `target` is {class: n}; classes it leaves out get 0.
+    per_class: `target` of every class. balance_to: `target` minus the real images of the class the generator
+    trained on (`training_counts`), at least 0. counts: `target` is {class: n}; classes it leaves out get 0.
     """
     classes = metadata["classes"]
     if mode == "per_class":

@@ -114,20 +114,44 @@ def _train_config(flagfile: str, resolutions: tuple[int, ...], **overrides):
 
 
 def _time_configuration(config, options: BenchmarkOptions, per_image: dict, peaks: dict) -> list[dict]:
-    """One row per timed stable phase of one training configuration (the global dtype policy restored after)."""
+    """One row per timed stable phase of one training configuration (the global dtype policy restored after). A
+    configuration or phase that raises gets a failed row with the error's first line, and the benchmark goes on."""
     import keras
     import tensorflow as tf
 
     from tfpgan.training.trainer import Trainer
 
-    trainer = Trainer(config, strategy=tf.distribute.get_strategy())
+    rows = []
     try:
+        trainer = Trainer(config, strategy=tf.distribute.get_strategy())
         phases = [p for p in trainer.phases
                   if not p.fading and (not options.resolutions or p.resolution in options.resolutions)]
         peak = _peak(trainer, [p.resolution for p in phases], options.seconds, peaks)
-        return [_time_phase(trainer, phase, options.seconds, per_image, peak) for phase in phases]
+        for phase in phases:
+            try:
+                rows.append(_time_phase(trainer, phase, options.seconds, per_image, peak))
+            except Exception as error:  # a failed row of the table, not the end of the benchmark
+                rows.append(_failed_row(config, phase.resolution, error))
+    except Exception as error:
+        rows.append(_failed_row(config, None, error))
     finally:
         keras.mixed_precision.set_dtype_policy("float32")  # the Trainer set mixed_float16 globally
+    return rows
+
+
+# TensorFlow's preamble before the message of an error raised in a graph
+_ERROR_PREAMBLE = ("Graph execution error:", "Detected at node", "<stack traces unavailable>")
+
+
+def _failed_row(config, resolution: int | None, error: Exception) -> dict:
+    """The row of a configuration (resolution None: all of it) that raised: its error's first line that says
+    something (TensorFlow's graph-execution preamble skipped), at most 300 characters."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    message = next((line for line in lines if line and not line.startswith(_ERROR_PREAMBLE)), "")
+    row = {"mixed_precision": config.mixed_precision, "jit_compile": config.jit_compile, "resolution": resolution,
+           "failed": f"{type(error).__name__}: {message}"[:300]}
+    logger.warning("%s", row)
+    return row
 
 
 def _time_phase(trainer, phase, seconds: float, per_image: dict, peak: float) -> dict:
@@ -360,7 +384,7 @@ def _train_and_measure(config, reference: dict, subset: float) -> dict:
                                pooled / matched["real_vs_real_noise_floor"]["average"], 2),
                            "kid_x1e3": round(1e3 * kid, 2)}
     return {"loss": config.loss, "augment": _augment_name(config), "subset": subset, "seed": config.seed,
-            "training_images": sum(trainer.class_counts) - len(trainer.excluded_ids), "kimg": trainer.kimg,
+            "training_images": sum(trainer.class_counts), "kimg": trainer.kimg,
             "seconds": round(seconds, 1),
             "augment_p": round(float(trainer.augment_p.numpy()), 3) if config.augment else None,
             "per_class": per_class, "class_mean": _class_mean(per_class)}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import keras
 import numpy as np
@@ -29,6 +29,17 @@ FeatureExtractor = Callable[[np.ndarray], np.ndarray]
 INCEPTION_SIZE = 299
 # Largest imaginary part of sqrtm(cov_a cov_b), relative to its largest real entry, that counts as rounding noise.
 IMAGINARY_TOLERANCE = 1e-3
+
+
+# Why a synthetic FID/KID below its real baseline (held-out real images) calls for the memorization audit.
+BELOW_BASELINE = ("below its real baseline: the feature network was trained on the training images, so copies of "
+                  "them score below new real images; see the memorization audit")
+
+
+def below_baseline(synthetic: Mapping[str, float | None], real: Mapping[str, float | None]) -> list[str]:
+    """The metric names (e.g. 'FID', 'KID') whose synthetic distance is below the real baseline's, both known."""
+    return [name for name, value in synthetic.items()
+            if value is not None and real.get(name) is not None and value < real[name]]
 
 
 def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:

@@ -10,9 +10,10 @@ and takes a `strength`: 0 is the identity, 1 the DiffAugment setting. Parameters
 - translation: by up to 1/8 of the size per axis, in whole pixels, zero (mid-gray) padded.
 - cutout: a square of half the size at a random center set to zero (mid-gray).
 
-`augment()` applies a policy in this order, each operation to each sample with probability `p` (ADA's
-policy; fixed DiffAugment is p = 1). Values are not clipped (neither are DiffAugment's), so brightness and contrast
-may leave [-1, 1] by at most the amounts above. Every operation is differentiable in the images.
+`augment()` applies a policy in DiffAugment's order: colour (brightness, saturation, contrast), then translation,
+then cutout, so padded and cut-out areas stay exactly zero; each operation acts on each sample with probability `p`
+(ADA's policy; fixed DiffAugment is p = 1). Values are not clipped (neither are DiffAugment's), so brightness and
+contrast may leave [-1, 1] by at most the amounts above. Every operation is differentiable in the images.
 """
 
 from __future__ import annotations
@@ -81,8 +82,9 @@ def cutout(images: tf.Tensor, seed, strength: float = 1.0) -> tf.Tensor:
     return images * tf.cast(~inside, images.dtype)[..., None]
 
 
-OPERATIONS: dict[str, Callable] = {"translation": translation, "cutout": cutout, "brightness": brightness,
-                                   "contrast": contrast, "saturation": saturation}
+# In the order augment() applies them: DiffAugment's colour, translation, cutout.
+OPERATIONS: dict[str, Callable] = {"brightness": brightness, "saturation": saturation, "contrast": contrast,
+                                   "translation": translation, "cutout": cutout}
 
 
 def check_policy(policy: Sequence[str]) -> None:
@@ -92,8 +94,8 @@ def check_policy(policy: Sequence[str]) -> None:
 
 
 def augment(images: tf.Tensor, policy: Sequence[str], seed, p=1.0) -> tf.Tensor:
-    """The policy's operations in order (the canonical order of OPERATIONS), each applied to each sample with
-    probability `p` (a float or a scalar tensor); seed: a stateless seed [2]."""
+    """The policy's operations in the order of OPERATIONS (whatever the policy's order), each applied to each
+    sample with probability `p` (a float or a scalar tensor); seed: a stateless seed [2]."""
     check_policy(policy)
     seed = tf.cast(seed, tf.int64)
     for index, name in enumerate(OPERATIONS):
@@ -105,6 +107,6 @@ def augment(images: tf.Tensor, policy: Sequence[str], seed, p=1.0) -> tf.Tensor:
         if isinstance(p, (int, float)) and p >= 1:
             images = augmented
             continue
-        applied = tf.cast(_per_sample(images, choice, 0.0, 1.0) < tf.cast(p, images.dtype), images.dtype)
-        images = images + applied * (augmented - images)
+        applied = _per_sample(images, choice, 0.0, 1.0) < tf.cast(p, images.dtype)
+        images = tf.where(applied, augmented, images)
     return images

@@ -163,10 +163,12 @@ def sample_fake_labels(
     Every class appears ``batch_size // num_classes`` times; the remaining examples go
     to consecutive classes from a random start, so each class is equally likely to get one.
 
-    (Official PGGAN samples the data's class frequencies, starving minority classes.)
+    (Official PGGAN samples the data's class frequencies, starving minority classes.) The order is the argsort of
+    stateless uniforms: XLA compiles it, unlike ``stateless_shuffle`` and the stateful ``tf.random.shuffle``.
     """
     seed = _stateless_seed(seed_or_generator)
     seeds = tf.random.experimental.stateless_split(seed, num=2)
     first_class = tf.random.stateless_uniform([], seeds[0], maxval=num_classes, dtype=tf.int32)
     balanced = (tf.range(batch_size, dtype=tf.int32) + first_class) % num_classes
-    return tf.random.experimental.stateless_shuffle(balanced, seeds[1])
+    order = tf.argsort(tf.random.stateless_uniform([batch_size], seeds[1]))
+    return tf.gather(balanced, order)

@@ -87,7 +87,7 @@ def describe_schedule(phases: list[Phase], batch_per_resolution: dict) -> str:
 def resolve(options: TrainOptions, info: DatasetInfo) -> tuple[TrainOptions, list[Phase]]:
     """The options with --resolution=0 replaced by the dataset's (`info`), and the phases they train. A DCGAN does
     not grow: its --start_resolution is set to --resolution, so it trains one stable phase of --kimg_per_phase (up
-    to --total_kimg)."""
+    to --total_kimg). Refuses options the dataset makes void (a resolution above its own, saturation on gray)."""
     if not options.resolution:
         options = options.replace(resolution=info.resolution)
     if options.architecture == "dcgan":
@@ -96,6 +96,9 @@ def resolve(options: TrainOptions, info: DatasetInfo) -> tuple[TrainOptions, lis
         raise TfpganError(f"--resolution={options.resolution} (from the command line or a --flagfile) is above the "
                           f"dataset's {info.resolution}: pass --resolution={info.resolution} (after any --flagfile) "
                           "or 0 for the dataset's own")
+    if "saturation" in options.augment and info.channels == 1:
+        raise TfpganError(f"--augment=saturation changes nothing on the 1-channel images of {options.dataset}: "
+                          "drop it from --augment")
     return options, phases_for(options, options.resolution)
 
 

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfpgan import run_folder
+from tfpgan import labeled, run_folder
 from tfpgan.atomic import write_json
 from tfpgan.data.dataset_info import read_info
 from tfpgan.data.pipeline import box_downsample, load, read_ids
@@ -26,11 +26,12 @@ from tfpgan.models.networks import fade_images
 from tfpgan.options import TrainOptions
 from tfpgan.training import ada, diffaugment, losses, summaries
 from tfpgan.training.checkpoints import by_path, reset_optimizer
-from tfpgan.training.config import check_resume_compatible
+from tfpgan.training.config import TRAINING_DATA_KEY, check_resume_compatible, check_training_data, training_data
 from tfpgan.training.interrupt import StopRequest
 from tfpgan.training.schedule import Phase, batch_for, phase_at, resolve, value_for
 
-# accumulated per tick inside the compiled step; real_sign = E[sign(D(real))], ADA's overfitting signal
+# accumulated per tick inside the compiled step; real_sign: ADA's overfitting signal, E[sign(D(real))] (wgan_gp:
+# E[sign(D(real) - mean D(fake))], ada.overfitting_signs)
 METRIC_NAMES = ("d_loss", "g_loss", "adversarial", "penalty", "drift", "ac_real", "ac_fake", "acc_real", "acc_fake",
                 "real_sign")
 
@@ -103,7 +104,8 @@ class Trainer:
         self.config = config
         self.folds = self.info.training_folds(config.test_fold)
         self.excluded_ids = read_ids(config.exclude_ids) if config.exclude_ids else []
-        self.class_counts = [sum(self.info.fold_counts[f][k] for f in self.folds) for k in range(self.info.num_classes)]
+        self.class_counts = labeled.class_counts(config.dataset, self.folds, self.excluded_ids)  # images it trains on
+        self.training_data = training_data(self.info.fingerprint, self.excluded_ids)
         self._steps: dict[int, Callable] = {}
         self.total_kimg = self.phases[-1].end_kimg
         self.strategy = strategy or make_strategy(config.strategy)
@@ -111,8 +113,9 @@ class Trainer:
         self.is_chief = is_chief(self.strategy)
         for phase in self.phases:
             self._check_batch(phase.resolution)
-        if config.mixed_precision:
-            keras.mixed_precision.set_dtype_policy("mixed_float16")
+        # Keras's policy is global: set it both ways, so a run after a mixed-precision one in the same process (an
+        # experiment's next generator) builds float32 networks again.
+        keras.mixed_precision.set_dtype_policy("mixed_float16" if config.mixed_precision else "float32")
         with self.strategy.scope():
             self._build()
         self.checkpoint = tf.train.Checkpoint(
@@ -121,6 +124,7 @@ class Trainer:
             g_optimizer=by_path(self.g_optimizer.variables, strip_prefix=False),
             d_optimizer=by_path(self.d_optimizer.variables, strip_prefix=False),
             images_seen=self.images_seen, step=self.step, phase=self.phase_index,
+            training_data=self._training_data_record(),
             **({"augment_p": self.augment_p, "ada_sign_sum": self.ada_sign_sum, "ada_steps": self.ada_steps}
                if config.augment_p == "auto" else {}))
         self.manager = tf.train.CheckpointManager(self.checkpoint, self._checkpoint_dir(),
@@ -128,6 +132,11 @@ class Trainer:
         self._stop_vote = self._make_stop_vote()
 
     # --- construction -------------------------------------------------------------------------------------
+
+    def _training_data_record(self) -> tf.Variable:
+        """`training_data` as a string variable, so that every checkpoint records it (`check_checkpoint`)."""
+        with tf.device("/cpu:0"):
+            return tf.Variable(json.dumps(self.training_data, sort_keys=True), trainable=False, name=TRAINING_DATA_KEY)
 
     def _check_batch(self, resolution: int) -> None:
         batch = self.batch_size(resolution)
@@ -203,7 +212,8 @@ class Trainer:
         if self.config.balanced_fake_labels:
             return losses.sample_fake_labels(batch, self.info.num_classes, self._seed(step, salt))
         prior = tf.math.log(tf.constant([self.class_counts], tf.float32))
-        return tf.cast(tf.random.stateless_categorical(prior, batch, self._seed(step, salt))[0], tf.int32)
+        seed = tf.cast(self._seed(step, salt), tf.int32)  # XLA compiles StatelessMultinomial with int32 seeds only
+        return tf.cast(tf.random.stateless_categorical(prior, batch, seed)[0], tf.int32)
 
     def _d_view(self, images, step, salt: int, p):
         """What D sees of `images`: the --augment policy with probability p per op and sample, else the images."""
@@ -263,7 +273,7 @@ class Trainer:
                                                                                   "ac_real")},
                        "acc_real": average(accuracy(real_logits, labels)),
                        "acc_fake": average(accuracy(fake_logits, labels)),
-                       "real_sign": average(tf.sign(tf.cast(real_scores, tf.float32)))}
+                       "real_sign": average(ada.overfitting_signs(real_scores, fake_scores, c.loss))}
             return grads, metrics
 
         def g_gradients(batch, step, p):
@@ -330,7 +340,7 @@ class Trainer:
         return train_step
 
     def _adapt_augment_p(self, real_sign, global_batch: int) -> None:
-        """ADA: accumulate E[sign(D(real))]; every ada.INTERVAL steps move p towards keeping it at the target."""
+        """ADA: accumulate the overfitting signal; every ada.INTERVAL steps move p towards keeping it at the target."""
         c = self.config
         self.ada_sign_sum.assign_add(real_sign)
         self.ada_steps.assign_add(1)
@@ -396,13 +406,32 @@ class Trainer:
     def kimg(self) -> float:
         return int(self.images_seen.numpy()) / 1000.0
 
+    def _latest_checkpoint(self) -> str | None:
+        """The chief's latest checkpoint, if any (every worker resumes from the same one)."""
+        return tf.train.latest_checkpoint(os.path.join(self.config.logdir, run_folder.CHECKPOINTS_DIR))
+
     def restore(self) -> bool:
-        """Restore the chief's latest checkpoint if any (every worker resumes from the same one); True when resumed."""
-        latest = tf.train.latest_checkpoint(os.path.join(self.config.logdir, run_folder.CHECKPOINTS_DIR))
+        """Restore the latest checkpoint if any; True when resumed."""
+        latest = self._latest_checkpoint()
         if latest is None:
             return False
         self.checkpoint.restore(latest).assert_existing_objects_matched()
         return True
+
+    def check_checkpoint(self, checkpoint: str, resuming: bool = True) -> None:
+        """Refuse a checkpoint trained on other images than this run's `training_data`. One recording none (an older
+        tfpgan wrote it) is refused for a resume, which could not be checked, and exported with a warning."""
+        key = f"{TRAINING_DATA_KEY}/.ATTRIBUTES/VARIABLE_VALUE"
+        reader = tf.train.load_checkpoint(checkpoint)
+        if not reader.has_tensor(key) and not resuming:
+            logger.warning("%s does not record the images its GAN trained on (an older tfpgan wrote it): the export "
+                           "records the dataset and --exclude_ids as they are now", checkpoint)
+            return
+        if not reader.has_tensor(key):
+            raise TfpganError(f"{checkpoint} does not record the images its GAN trained on (an older tfpgan wrote "
+                              "it): a resume cannot check them; use a new --logdir")
+        check_training_data(self.config.logdir, json.loads(reader.get_tensor(key)), self.training_data,
+                            f"checkpoint {os.path.basename(checkpoint)}")
 
     def save(self) -> str:
         for network in (self.generator, self.generator_ema, self.discriminator):
@@ -430,11 +459,16 @@ class Trainer:
         return export_dir
 
     def _write_config(self) -> None:
+        """Check the logdir's config.json and latest checkpoint against this run (refusing another architecture,
+        schedule or training data), then write config.json."""
         path = os.path.join(self.config.logdir, run_folder.CONFIG_FILE)
-        check_resume_compatible(self.config, path)
+        check_resume_compatible(self.config, path, self.training_data)
+        latest = self._latest_checkpoint()
+        if latest is not None:
+            self.check_checkpoint(latest)
         if self.is_chief:
             os.makedirs(self.config.logdir, exist_ok=True)
-            write_json(path, self.config.to_dict())
+            write_json(path, {**self.config.to_dict(), TRAINING_DATA_KEY: self.training_data})
 
     # --- monitoring ---------------------------------------------------------------------------------------
 
@@ -584,21 +618,23 @@ class Trainer:
         overall = (kimg - started_kimg) * 1000 / max(time.monotonic() - started_time, 1e-9)
         eta = (self.total_kimg - kimg) * 1000 / max(overall, 1e-9)
         logger.info("kimg %7.1f/%.1f | %-16s | %6.1f img/s | D %7.3f G %7.3f %s %6.3f | acc real %.2f | "
-                    "sign(D real) %+.2f%s | ETA %s", kimg, self.total_kimg, phase.describe(kimg), rate,
+                    "%s %+.2f%s | ETA %s", kimg, self.total_kimg, phase.describe(kimg), rate,
                     values["d_loss"], values["g_loss"], "GP" if self.config.loss == "wgan_gp" else "R1",
-                    values["penalty"], values["acc_real"], values["real_sign"],
+                    values["penalty"], values["acc_real"],
+                    "sign(D real - D fake)" if self.config.loss == "wgan_gp" else "sign(D real)", values["real_sign"],
                     f" | augment p {augment_p:.3f}" if self.config.augment else "", _duration(eta))
 
     def _log_swd(self, phase: Phase) -> None:
-        """SWD (x1e3) of EMA fakes vs real training images at the current resolution (>= 16 px)."""
+        """SWD (x1e3) of EMA fakes vs real training images at the current resolution (>= 16 px); the fakes have the
+        labels of the real sample, so both sides have the same class mix."""
         if phase.resolution < 16:
             return
-        count = min(self.config.metrics_images, sum(self.class_counts) - len(self.excluded_ids))
-        reals = load(self.config.dataset, folds=self.folds, resolution=phase.resolution, batch_size=count,
-                     shuffle=True, seed=self.config.seed, exclude_ids=self.excluded_ids)
-        reals = next(iter(reals))[0].numpy()
+        count = min(self.config.metrics_images, sum(self.class_counts))
+        reals, labels = next(iter(load(self.config.dataset, folds=self.folds, resolution=phase.resolution,
+                                       batch_size=count, shuffle=True, seed=self.config.seed,
+                                       exclude_ids=self.excluded_ids)))
+        reals, labels = reals.numpy(), tf.cast(labels, tf.int32)  # the fakes take the class mix of these reals
         latents = tf.random.stateless_normal([count, self.config.latent_size], [self.config.seed, 11])
-        labels = tf.random.stateless_uniform([count], [self.config.seed, 13], 0, self.info.num_classes, tf.int32)
         fakes = np.concatenate([
             self.generator_ema(latents[i:i + 256], labels[i:i + 256], resolution=phase.resolution,
                                fading=phase.fading).numpy() for i in range(0, count, 256)])
@@ -648,13 +684,16 @@ def export_checkpoint(logdir: str, checkpoint: str | None = None) -> tuple[str, 
     if not os.path.isfile(path):
         raise TfpganError(f"{logdir}: no config.json (not a tfpgan training run)")
     with open(path, encoding="utf-8") as handle:
-        config = TrainOptions(**{**json.load(handle), "logdir": logdir})  # the run folder may have moved
+        recorded = json.load(handle)
+    recorded.pop(TRAINING_DATA_KEY, None)  # the checkpoint's own record is checked below
+    config = TrainOptions(**{**recorded, "logdir": logdir})  # the run folder may have moved
     trainer = Trainer(config, strategy=tf.distribute.get_strategy())
     checkpoint = checkpoint or trainer.manager.latest_checkpoint
     if checkpoint is None:
         raise TfpganError(f"{logdir}: no checkpoint to export yet")
     if not tf.io.gfile.exists(f"{checkpoint}.index"):
         raise TfpganError(f"{checkpoint}: no such checkpoint (give a prefix like LOGDIR/checkpoints/ckpt-500)")
+    trainer.check_checkpoint(checkpoint, resuming=False)
     trainer.checkpoint.restore(checkpoint).expect_partial()
     return trainer.export(), trainer.metadata()
 
