@@ -157,44 +157,6 @@ def test_the_synthetic_count_curve_reuses_each_folds_gan(experiment):
     assert "![sweep](sweep/sweep.png)" in summary and "| 4 |" in summary
 
 
-TINY_GENERATORS = {  # name -> training flagfile lines: a per-class progressive GAN and a per-class DCGAN
-    "pgpc": ["--start_resolution=8", "--kimg_per_phase=0.03", "--kimg_per_transition=0.03", "--fmap_base=64",
-             "--fmap_max=16", "--conditioning=per_class", "--mbstd_group_size=1"],
-    "dcgan": ["--architecture=dcgan", "--kimg_per_phase=0.05", "--fmap_base=64", "--fmap_max=16",
-              "--conditioning=per_class", "--loss=ns_r1", "--r1_gamma=0", "--learning_rate=2e-4",
-              "--adam_beta1=0.5", "--ema_beta=0"],
-}
-
-
-def test_one_report_compares_generators(tmp_path):
-    write_patterned_source(str(tmp_path / "source"))
-    generators = []
-    for name, lines in TINY_GENERATORS.items():
-        flagfile = tmp_path / f"{name}.cfg"
-        flagfile.write_text("\n".join([f"--resolution={SIZE}", "--batch_per_resolution=8:8,16:8", "--latent_size=8",
-                                       "--tick_kimg=0.03", "--image_every_kimg=0.03", "--images_per_class=2", *lines]))
-        generators.append(f"{name}:{flagfile}")
-    output = tmp_path / "out"
-    result = run_experiment(f"--source=folder:{tmp_path / 'source'}", f"--output={output}", *TINY_EXPERIMENT,
-                            f"--generators={','.join(generators)}", "--regimes=none,oversample,synthetic",
-                            "--folds=0", timeout=300)
-
-    assert result.returncode == 0, result.stderr[-3000:]
-    for name, (architecture, conditioning) in {"pgpc": ("pggan", "per_class"), "dcgan": ("dcgan", "per_class")}.items():
-        metadata = json.loads((output / "gan" / name / "fold0" / "export" / "generator" / "tfpgan.json").read_text())
-        assert (metadata["architecture"], metadata["conditioning"]) == (architecture, conditioning)
-        assert read_info(str(output / "synthetic" / name / "fold0")).extra["generator"]["architecture"] == architecture
-        assert (output / "quality" / name / "fold0" / "quality.json").is_file()
-        assert (output / "samples" / name / "fold0.png").is_file()
-    report = json.loads((output / "evaluation" / "report.json").read_text())
-    assert list(report["regimes"]) == ["none", "oversample", "synthetic[pgpc]", "synthetic[dcgan]"]
-    compared = [(c["treatment"], c["baseline"]) for c in report["comparisons"]]
-    assert compared[:2] == [("synthetic[pgpc]", "oversample"), ("synthetic[dcgan]", "oversample")]
-    summary = (output / "report.md").read_text()
-    assert "| generator | fold |" in summary and "| pgpc | 0 |" in summary and "| dcgan | 0 |" in summary
-    assert "![dcgan fold 0](samples/dcgan/fold0.png)" in summary
-
-
 @pytest.fixture(scope="module")
 def refusals(tmp_path_factory):
     """Bad command lines run at the same time: (their scratch folder, {case: (returncode, stderr)})."""

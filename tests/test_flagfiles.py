@@ -51,9 +51,10 @@ FLAGS_DIR = os.path.join(REPO, "flags")
 # 16x16 (the tiny dataset's size), grown from 8x8 (one fade-in), 2 steps of 8 images per phase, tiny networks.
 SHRINK = ("--resolution=16", "--start_resolution=8", "--kimg_per_phase=0.016", "--kimg_per_transition=0.016",
           "--batch_per_resolution=8:8", "--latent_size=8", "--fmap_base=64", "--fmap_max=16")
-# ... and the experiment's own: its dataset (built at 16x16 from the tiny source), one fold, one classifier seed of a
-# few steps, a few synthetic images per class and a small audit.
-EXPERIMENT_SHRINK = ("--dataset_resolution=16", "--folds=0", "--seeds=1", "--synthesis_count=24",
+# ... and the experiment's own: its dataset (built at 16x16 from the tiny source), one fold, the headline's regimes,
+# one classifier seed of a few steps, a few synthetic images per class and a small audit.
+EXPERIMENT_SHRINK = ("--dataset_resolution=16", "--folds=0", "--regimes=none,oversample,synthetic", "--seeds=1",
+                     "--synthesis_count=24",
                      "--classifier_epochs=1", "--classifier_min_steps=2", "--classifier_batch_size=16",
                      "--quality_classifier_epochs=1", "--msssim_pairs=10", "--kid_subsets=5", "--kid_subset_size=8",
                      "--swd_repeats=2", "--quality_max_images=12")
@@ -182,12 +183,24 @@ def test_experiment_flagfile_describes_and_runs_end_to_end(flagfile, runs):
     output = finished(runs, flagfile)
 
     assert read_info(str(output / "dataset")).resolution == 16
+    summary = (output / "report.md").read_text()
     for name, train in experiment.generator_runs(written).items():
         gan = output / "gan" / name / "fold0"
         assert_kept_as_written(json.loads((gan / "config.json").read_text()), train)
-        assert (gan / "export" / "generator" / "saved_model.pb").is_file()
+        metadata = json.loads((gan / "export" / "generator" / "tfpgan.json").read_text())
+        assert (metadata["architecture"], metadata["conditioning"]) == (train.architecture, train.conditioning)
         assert read_info(str(output / "synthetic" / name / "fold0")).num_examples > 0
-    assert "| Regime |" in (output / "report.md").read_text()
+        assert (output / "quality" / name / "fold0" / "quality.json").is_file() == written.quality
+        samples = os.path.join("samples", name, "fold0.png")
+        assert (output / samples).is_file() and f"![{f'{name} ' if name else ''}fold 0]({samples})" in summary
+    assert "| Regime |" in summary
+    names = [name for name in experiment.generator_runs(written) if name]
+    if names:  # several generators: each is a synthetic regime of one report, compared with plain rebalancing
+        report = json.loads((output / "evaluation" / "report.json").read_text())
+        assert list(report["regimes"]) == ["none", "oversample", *(f"synthetic[{name}]" for name in names)]
+        assert [(c["treatment"], c["baseline"]) for c in report["comparisons"][:len(names)]] == [
+            (f"synthetic[{name}]", "oversample") for name in names]
+        assert "| generator | fold |" in summary and all(f"| {name} | 0 |" in summary for name in names)
 
 
 @pytest.mark.parametrize("overrides, message", [

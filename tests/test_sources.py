@@ -169,9 +169,10 @@ def test_npz_source_errors(tmp_path):
         open_source(f"npz:{tmp_path / 'mixed.npz'}")
 
 
-@pytest.mark.parametrize("spec", ["", "folder", "folder:", "csv", "npz:", "elpv:x", "zip:a.zip", "/data/images"])
+@pytest.mark.parametrize("spec", ["", "folder", "folder:", "csv", "npz:", "dataset:", "elpv:x", "zip:a.zip",
+                                  "/data/images"])
 def test_unknown_source_spec(spec):
-    with pytest.raises(DataError, match="folder:DIR, csv:FILE, npz:FILE or elpv"):
+    with pytest.raises(DataError, match="folder:DIR, csv:FILE, npz:FILE, dataset:DIR or elpv"):
         open_source(spec)
 
 
