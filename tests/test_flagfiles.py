@@ -7,12 +7,15 @@ flag that only tools.experiment has, such as --regimes, --generators or --seeds)
 parse it.
 
 A training flagfile runs `python -m tools.train --flagfile=FILE` with the SHRINK flags after it: a few real steps
-and an export; the test then synthesizes a handful of images with the export. An experiment flagfile is described as
---dry_run describes it (as written, and with SHRINK as its --gan_overrides), then `python -m tools.experiment
---flagfile=FILE` runs end to end on a tiny source with SHRINK as --gan_overrides and EXPERIMENT_SHRINK after it.
-Everything a flagfile sets that the shrink lists do not (XLA, DCGAN, per-class, R1, augmentation, multi-phase
-fades, regimes, audit, ...) stays as written, which the tests check against the runs' config.json. The commands
-run in subprocesses, as many at a time as there are cores (tracing and XLA compilation are mostly single-threaded).
+and an export; the test then synthesizes a handful of images with the export. A training flagfile whose settings an
+experiment flagfile of the folder trains as they are (as one of its --generators, or as its own training flags) is
+not trained twice: its test checks, exports from and synthesizes with that experiment's GAN run instead.
+An experiment flagfile is described as --dry_run describes it (as written, and with SHRINK as its
+--gan_overrides), then `python -m tools.experiment --flagfile=FILE` runs end to end on a tiny source with SHRINK as
+--gan_overrides and EXPERIMENT_SHRINK after it. Everything a flagfile sets that the shrink lists do not (XLA, DCGAN,
+per-class, R1, augmentation, multi-phase fades, audit, ...) stays as written, which the tests check against the
+runs' config.json. The commands run in subprocesses, as many at a time as there are cores (tracing and XLA
+compilation are mostly single-threaded).
 """
 
 import contextlib
@@ -97,6 +100,33 @@ def train_options(flagfile: str, *args: str) -> TrainOptions:
     return tfpgan_flags.train_options_from_flags(parsed(TrainOptions, flagfile, *args))
 
 
+def as_json(options: TrainOptions) -> dict:
+    return json.loads(options.to_json())
+
+
+# The training settings a flagfile's run must keep as written: all but the shrunk ones and those its binary fills in.
+KEPT = sorted({field.name for field in dataclasses.fields(TrainOptions)} - SHRUNK_KEYS - set(GAN_RUN_KEYS)
+              - set(GENERATOR_SHARED_KEYS))
+
+
+def kept(settings: dict) -> dict:
+    return {key: settings[key] for key in KEPT}
+
+
+def experiment_run_of(flagfile: str) -> tuple[str, str] | None:
+    """(experiment flagfile, generator name) of the first experiment flagfile that trains `flagfile`'s kept settings
+    as they are, or None."""
+    written = kept(as_json(train_options(flagfile, "--dataset=d", "--logdir=l")))
+    for path in EXPERIMENTS:
+        for name, train in experiment.generator_runs(experiment_options(path, "--output=o")).items():
+            if kept(as_json(train)) == written:
+                return path, name
+    return None
+
+
+COVERED = {path: run for path in TRAINING if (run := experiment_run_of(path))}
+
+
 def command(flagfile: str, folder: str, source: str) -> list[str]:
     """The command a user runs for `flagfile`, shrunk, writing under `folder`."""
     if flagfile in TRAINING:
@@ -115,7 +145,8 @@ def runs(request, tmp_path_factory):
     build_dataset(open_source(f"folder:{source / 'images'}"), str(source / "dataset"),
                   BuildOptions(resolution=16, folds=3))
     tested = [getattr(item, "callspec", None) for item in request.session.items if item.module is request.module]
-    wanted = sorted({callspec.params["flagfile"] for callspec in tested if callspec and "flagfile" in callspec.params},
+    selected = {callspec.params["flagfile"] for callspec in tested if callspec and "flagfile" in callspec.params}
+    wanted = sorted({COVERED[path][0] if path in COVERED else path for path in selected},
                     key=lambda path: path in TRAINING)  # the experiments (the longest) first
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
@@ -136,16 +167,10 @@ def finished(runs, flagfile: str):
     return folder
 
 
-def as_json(options: TrainOptions) -> dict:
-    return json.loads(options.to_json())
-
-
 def assert_kept_as_written(config: dict, written: TrainOptions) -> None:
     """Every training setting of a run's config.json but the shrunk ones and those its binary fills in is the
     flagfile's."""
-    kept = {field.name for field in dataclasses.fields(TrainOptions)} - SHRUNK_KEYS - set(GAN_RUN_KEYS) - set(
-        GENERATOR_SHARED_KEYS)
-    assert {key: config[key] for key in kept} == {key: as_json(written)[key] for key in kept}
+    assert kept(config) == kept(as_json(written))
 
 
 def test_the_folder_holds_flagfiles_of_both_kinds():
@@ -158,7 +183,11 @@ def test_the_folder_holds_flagfiles_of_both_kinds():
 def test_training_flagfile_trains_exports_and_synthesizes(flagfile, runs, tmp_path):
     from tfpgan import synthesis
 
-    logdir = finished(runs, flagfile)
+    if flagfile in COVERED:  # trained by an experiment flagfile's run
+        experiment_file, name = COVERED[flagfile]
+        logdir = finished(runs, experiment_file) / "gan" / name / "fold0"
+    else:
+        logdir = finished(runs, flagfile)
 
     written = train_options(flagfile, "--dataset=d", "--logdir=l")
     assert_kept_as_written(json.loads((logdir / "config.json").read_text()), written)
