@@ -23,7 +23,7 @@ import numpy as np
 
 from tfpgan import run_folder
 from tfpgan.atomic import write_text
-from tfpgan.data.dataset_info import DatasetInfo, read_info
+from tfpgan.data.dataset_info import INFO_FILE, DatasetInfo, read_info
 from tfpgan.data.pipeline import check_folds
 from tfpgan.errors import TfpganError
 from tfpgan.options import (
@@ -123,8 +123,8 @@ def describe(options: ExperimentOptions) -> str:
 
 def describe_plan(options: ExperimentOptions) -> list[str]:
     """Where each partition runs, and how many GAN and classifier runs the experiment means."""
-    info_file = os.path.join(options.dataset_dir, "dataset.json")
-    folds = (read_info(options.dataset_dir).folds if os.path.isfile(info_file) else options.dataset_folds)
+    info_file = os.path.join(options.dataset_dir, INFO_FILE)
+    folds = read_info(options.dataset_dir).folds if os.path.isfile(info_file) else options.dataset_folds
     test_folds = len(options.evaluation.folds) if options.evaluation.folds is not None else folds
     lines = [f"partition 0: {options.output} on {options.dataset_dir}"]
     lines += [f"partition {part.partition}: {part.output} on {part.dataset_dir} (the same images, folds assigned anew "

@@ -423,13 +423,13 @@ class Trainer:
         tfpgan wrote it) is refused for a resume, which could not be checked, and exported with a warning."""
         key = f"{TRAINING_DATA_KEY}/.ATTRIBUTES/VARIABLE_VALUE"
         reader = tf.train.load_checkpoint(checkpoint)
-        if not reader.has_tensor(key) and not resuming:
+        if not reader.has_tensor(key):
+            if resuming:
+                raise TfpganError(f"{checkpoint} does not record the images its GAN trained on (an older tfpgan wrote "
+                                  "it): a resume cannot check them; use a new --logdir")
             logger.warning("%s does not record the images its GAN trained on (an older tfpgan wrote it): the export "
                            "records the dataset and --exclude_ids as they are now", checkpoint)
             return
-        if not reader.has_tensor(key):
-            raise TfpganError(f"{checkpoint} does not record the images its GAN trained on (an older tfpgan wrote "
-                              "it): a resume cannot check them; use a new --logdir")
         check_training_data(self.config.logdir, json.loads(reader.get_tensor(key)), self.training_data,
                             f"checkpoint {os.path.basename(checkpoint)}")
 
